@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# One-command set-up: creates .venv beside this file and installs mergecoord into it.
+#   ./install.sh          install (then: .venv/bin/mergecoord --help)
+#   ./install.sh --test   install with the test extra and run the whole suite
+set -euo pipefail
+cd "$(dirname "$0")"
+
+python=${PYTHON:-python3}
+if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null; then
+    echo "install.sh: mergecoord needs Python 3.10 or newer (set PYTHON=/path/to/python3)" >&2
+    exit 1
+fi
+if [ ! -x .venv/bin/python ]; then
+    "$python" -m venv .venv
+fi
+
+if [ "${1:-}" = "--test" ]; then
+    shift
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+    exec .venv/bin/python -m pytest "$@"
+fi
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e .
+echo "mergecoord installed: $(pwd)/.venv/bin/mergecoord"
