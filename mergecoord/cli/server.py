@@ -1,0 +1,161 @@
+"""Server commands: init, start, queue, log, status, show."""
+
+import json
+import subprocess
+import time
+from pathlib import Path
+
+import click
+
+from . import central_of, cli, config_of, echo_json
+from .. import install
+from ..central import Central, locate
+from ..errors import UserError
+from ..resources import template
+from ..state import journal, queue
+
+
+@cli.command()
+@click.argument("repo", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--create", is_flag=True, help="Create the bare repository if it does not exist.")
+@click.pass_context
+def init(ctx, repo, create):
+    """Set up REPO (a bare repository) for mergecoord: config and server hooks."""
+    if create and not repo.exists():
+        proc = subprocess.run(["git", "init", "--quiet", "--bare", "--initial-branch=main", str(repo)],
+                              capture_output=True, text=True)
+        if proc.returncode:
+            raise UserError(f"could not create {repo}: {proc.stderr.strip()}")
+        click.echo(f"created bare repository {repo}")
+    central = locate(repo, need_init=False)
+    ctx.find_root().obj["central"] = central
+    central.ensure_state_dir()
+    if central.config_path.exists():
+        click.echo(f"kept {central.config_path}")
+    else:
+        central.config_path.write_text(template("mergecoord.toml").read_text())
+        click.echo(f"wrote {central.config_path}")
+    directory = install.hooks_dir(central.git_dir)
+    for name in install.SERVER_HOOKS:
+        status = install.install_hook(directory, name)
+        note = f" (the existing hook now runs as {name}.legacy)" if status == "chained" else ""
+        click.echo(f"{status} hook {directory / name}{note}")
+    click.echo(f"mergecoord is set up on {central.git_dir}")
+
+
+@cli.command()
+@click.option("--once", is_flag=True, help="Drain the queue and exit.")
+@click.pass_context
+def start(ctx, once):
+    """Run the merge runner (in the foreground)."""
+    from ..runner import Runner
+
+    central, config = central_of(ctx), config_of(ctx)
+    runner = Runner(central, config, echo=lambda line: click.echo(line))
+    if once:
+        outcomes = runner.run(once=True)
+        if outcomes is None:
+            click.echo("another runner is active; it will merge the queue")
+        return
+    click.echo(f"mergecoord runner on {central.git_dir} (Ctrl-C to stop)")
+    try:
+        runner.run(once=False, wait=True)
+    except KeyboardInterrupt:
+        click.echo("stopped")
+
+
+def queue_rows(central):
+    rows = []
+    for position, entry in enumerate(queue.entries(central), 1):
+        rows.append({"id": entry.id, "position": position, "branch": entry.branch, "sha": entry.sha,
+                     "worker": entry.worker, "status": entry.status, "kind": entry.kind,
+                     "queued_at": entry.queued_at})
+    return rows
+
+
+@cli.command("queue")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+def queue_cmd(ctx, as_json):
+    """List the branches waiting to be merged, in order."""
+    central = central_of(ctx)
+    rows = queue_rows(central)
+    if as_json:
+        echo_json({"paused": central.path("paused.json").exists(), "entries": rows})
+        return
+    if not rows:
+        click.echo("queue is empty")
+    for row in rows:
+        click.echo(f"{row['position']:>3}  {row['id']}  {row['status']:<8} {row['branch']}  "
+                   f"{row['sha'][:10]}  {row['worker']}")
+
+
+LOG_FIELDS = ("id", "branch", "sha", "worker", "status", "commit", "resolved_by", "conflicts",
+              "detail", "rounds", "confidence", "decision", "queued_at", "started_at", "finished_at")
+
+
+def log_rows(central):
+    return [{k: rec.get(k) for k in LOG_FIELDS} for rec in journal.merges(central).values()]
+
+
+@cli.command("log")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+def log_cmd(ctx, as_json):
+    """The history of merges, oldest first."""
+    central = central_of(ctx)
+    rows = log_rows(central)
+    if as_json:
+        echo_json({"merges": rows})
+        return
+    if not rows:
+        click.echo("no merges yet")
+    for row in rows:
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(row["finished_at"] or row["queued_at"] or 0))
+        how = f" ({row['resolved_by']})" if row["resolved_by"] else ""
+        click.echo(f"{row['id']}  {when}  {row['status']:<10}{how:<12} {row['branch']}  {row['worker']}")
+
+
+@cli.command()
+@click.argument("merge_id")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+def show(ctx, merge_id, as_json):
+    """What happened to one merge (MERGE_ID like m-0007), with the panel's transcript."""
+    central = central_of(ctx)
+    record = journal.merges(central).get(merge_id)
+    if record is None:
+        raise UserError(f"unknown merge id {merge_id} (see 'mergecoord log')")
+    transcript = central.path("transcripts", f"{merge_id}.txt")
+    text = transcript.read_text() if transcript.exists() else ""
+    if as_json:
+        echo_json({**{k: record.get(k) for k in LOG_FIELDS}, "history": record["history"],
+                   "transcript": text})
+        return
+    for key in LOG_FIELDS:
+        value = record.get(key)
+        if value not in (None, "", [], 0):
+            if key.endswith("_at"):
+                value = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(value))
+            click.echo(f"{key + ':':<13}{', '.join(value) if isinstance(value, list) else value}")
+    click.echo("history:")
+    for step in record["history"]:
+        click.echo(f"  {time.strftime('%H:%M:%S', time.localtime(step['time']))}  {step['event']}")
+    if text:
+        click.echo("")
+        click.echo(text.rstrip())
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+def status(ctx, as_json):
+    """The dashboard: what is happening and how well it is going."""
+    from .. import dashboard
+
+    central, config = central_of(ctx), config_of(ctx)
+    summary = dashboard.summary(central, config)
+    if as_json:
+        echo_json(summary)
+    else:
+        click.echo(dashboard.render(summary))

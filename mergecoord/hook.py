@@ -1,0 +1,163 @@
+"""What the server's push hooks do, entered as `python -m mergecoord.hook NAME`.
+
+Hooks run inside every push, so this module is fast and defensive: it imports
+only the standard library and the light state modules (never dulwich, click or
+requests), it never makes a push fail or hang, and it never executes anything
+that a worker pushed. It reads pushed commits only as data (`git cat-file`).
+"""
+
+import os
+import sys
+import time
+import traceback
+
+from .central import Central
+from .errors import UserError
+
+ZERO = "0" * 40
+
+
+def say(message):
+    sys.stderr.write(f"mergecoord: {message}\n")
+
+
+def has_marker(message, marker):
+    """The marker anywhere in the message, as a word of its own (not NOT_READY_TO_MERGE)."""
+    start = message.find(marker)
+    while start != -1:
+        end = start + len(marker)
+        before = message[start - 1] if start else " "
+        after = message[end] if end < len(message) else " "
+        if not (before.isalnum() or before == "_") and not (after.isalnum() or after == "_"):
+            return True
+        start = message.find(marker, start + 1)
+    return False
+
+
+def read_commits(git_dir, shas):
+    """sha -> (author name, author email, message) for the given commits, via one git process."""
+    import subprocess
+
+    if not shas:
+        return {}
+    proc = subprocess.run(
+        ["git", "--git-dir", str(git_dir), "cat-file", "--batch"],
+        input="".join(s + "\n" for s in shas).encode(), capture_output=True, check=True,
+    )
+    out, pos, commits = proc.stdout, 0, {}
+    for sha in shas:
+        nl = out.index(b"\n", pos)
+        header = out[pos:nl].split()
+        pos = nl + 1
+        if len(header) < 3:           # "<sha> missing"
+            continue
+        size = int(header[2])
+        body = out[pos:pos + size]
+        pos += size + 1
+        if header[1] != b"commit":
+            continue
+        head, _, message = body.partition(b"\n\n")
+        name = email = ""
+        for line in head.split(b"\n"):
+            if line.startswith(b"author "):
+                ident = line[7:].decode("utf-8", "replace")
+                name, _, rest = ident.partition(" <")
+                email = rest.partition(">")[0]
+        commits[sha] = (name.strip(), email.strip(), message.decode("utf-8", "replace"))
+    return commits
+
+
+def post_receive(central, lines):
+    from . import config as config_mod
+    from .state import queue
+
+    config = config_mod.load(central)
+    updates = []
+    for line in lines:
+        parts = line.split()
+        if len(parts) == 3 and parts[2].startswith("refs/heads/"):
+            old, new, ref = parts
+            branch = ref[len("refs/heads/"):]
+            if config.branch_matches(branch):
+                updates.append((branch, new))
+    if not updates:
+        return False
+    commits = read_commits(central.git_dir, [new for _, new in updates if new != ZERO])
+    queued = False
+    for branch, new in updates:
+        commit = commits.get(new)
+        if new == ZERO or commit is None:
+            entry = queue.withdraw(central, branch, "branch deleted")
+            if entry:
+                say(f"withdrew {branch} ({entry.id}): branch deleted")
+            continue
+        name, email, message = commit
+        if has_marker(message, config.marker):
+            worker = config.worker_name(email, name)
+            entry, position, replaced = queue.enqueue(central, branch, new, worker)
+            verb = "re-queued" if replaced else "queued"
+            say(f"{verb} {branch} as {entry.id} (position {position})")
+            queued = True
+        else:
+            entry = queue.withdraw(central, branch, f"{config.marker} removed")
+            if entry:
+                say(f"withdrew {branch} ({entry.id}): its tip no longer says {config.marker}")
+    if queued and config.autostart:
+        start_runner(central)
+    return queued
+
+
+def start_runner(central):
+    """Start a detached `mergecoord start --once` unless a runner holds the runner lock.
+
+    A runner that is about to exit re-checks the queue after releasing its lock,
+    so an entry queued here is never stranded between the two."""
+    from .state.files import Lock
+
+    probe = Lock(str(central.path("runner.lock")))
+    if not probe.acquire(blocking=False):
+        return
+    probe.release()
+    import subprocess
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    log = open(central.path("logs", "runner.log"), "ab")
+    subprocess.Popen(
+        [sys.executable, "-m", "mergecoord", "--repo", str(central.git_dir), "start", "--once"],
+        stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env,
+        cwd=str(central.git_dir), start_new_session=True, close_fds=True,
+    )
+    log.close()
+
+
+def log_failure(central, name):
+    try:
+        central.ensure_state_dir()
+        path = central.path("logs", "hooks.log")
+        with open(path, "a") as f:
+            f.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} {name}\n{traceback.format_exc()}\n")
+        return path
+    except OSError:
+        return None
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    name = argv[0] if argv else ""
+    git_dir = os.environ.get("GIT_DIR", ".")
+    central = Central(git_dir)
+    lines = sys.stdin.read().splitlines()
+    try:
+        if name == "post-receive":
+            post_receive(central, lines)
+        return 0
+    except UserError as e:
+        say(f"{e} (push accepted; nothing queued)")
+    except Exception:  # a hook must never break a push
+        path = log_failure(central, name)
+        say(f"internal error, push accepted but not queued (details in {path})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,75 @@
+"""Installing mergecoord's hooks without clobbering anyone's (after pre-commit).
+
+A hook that is already there and is not ours is moved to `<hook>.legacy` and our
+launcher runs it first; ours are recognised by MARKER, so installing twice
+changes nothing, and uninstalling puts the old hook back.
+"""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from .errors import UserError
+from .resources import hook_template
+
+MARKER = "mergecoord-hook"
+SERVER_HOOKS = ("pre-receive", "post-receive")
+
+
+def hooks_dir(git_dir, work_tree=None):
+    """The hooks directory git will use for this repository, honouring core.hooksPath."""
+    proc = subprocess.run(["git", "--git-dir", str(git_dir), "config", "--get", "core.hooksPath"],
+                          capture_output=True, text=True)
+    custom = proc.stdout.strip()
+    if custom:
+        base = Path(work_tree or git_dir)
+        return (base / os.path.expanduser(custom)).resolve()
+    return Path(git_dir) / "hooks"
+
+
+def render(name, python=None):
+    text = hook_template(name).read_text()
+    return text.replace("@PYTHON@", python or sys.executable)
+
+
+def install_hook(directory, name, python=None):
+    """Install one hook; returns what happened: installed, updated, unchanged or chained."""
+    directory.mkdir(parents=True, exist_ok=True)
+    target = directory / name
+    content = render(name, python)
+    status = "installed"
+    if target.exists() or target.is_symlink():
+        try:
+            existing = target.read_text(errors="replace")
+        except OSError:
+            existing = ""
+        if MARKER in existing:
+            if existing == content:
+                return "unchanged"
+            status = "updated"
+        else:
+            legacy = directory / f"{name}.legacy"
+            if legacy.exists():
+                raise UserError(f"{target} is not mergecoord's and {legacy} exists too; "
+                                "merge them by hand, then run this again")
+            os.replace(target, legacy)
+            if not os.access(legacy, os.X_OK):
+                legacy.chmod(legacy.stat().st_mode | 0o111)
+            status = "chained"
+    tmp = directory / f".{name}.mergecoord.tmp"
+    tmp.write_text(content)
+    tmp.chmod(0o755)
+    os.replace(tmp, target)
+    return status
+
+
+def uninstall_hook(directory, name):
+    target = directory / name
+    if target.exists() and MARKER in target.read_text(errors="replace"):
+        target.unlink()
+        legacy = directory / f"{name}.legacy"
+        if legacy.exists():
+            os.replace(legacy, target)
+        return True
+    return False

@@ -1,0 +1,88 @@
+"""Reading and moving main: merge commits with mergecoord's trailers, and the
+compare-and-swap that is the only way main ever moves.
+"""
+
+import time
+
+from dulwich.objects import Commit
+
+TRAILERS = ("Merge-Id", "Worker", "Resolved-By", "Consensus-Rounds", "Confidence", "Decision")
+
+
+def make_merge_commit(store, *, tree, main_sha, branch_sha, committer, title, trailers, body=""):
+    """Write the merge commit (first parent: old main) and return its id."""
+    commit = Commit()
+    commit.tree = tree
+    commit.parents = [main_sha, branch_sha]
+    ident = committer.encode("utf-8")
+    commit.author = commit.committer = ident
+    now = int(time.time())
+    commit.author_time = commit.commit_time = now
+    commit.author_timezone = commit.commit_timezone = 0
+    lines = [title, ""]
+    if body:
+        lines += [body.rstrip(), ""]
+    lines += [f"{key}: {value}" for key, value in trailers if value not in (None, "")]
+    commit.message = ("\n".join(lines) + "\n").encode("utf-8")
+    store.add_object(commit)
+    return commit.id
+
+
+def trailers_of(message):
+    """The mergecoord trailers of a commit message, as a dict."""
+    found = {}
+    text = message.decode("utf-8", "replace") if isinstance(message, bytes) else message
+    for line in text.splitlines():
+        key, sep, value = line.partition(": ")
+        if sep and key in TRAILERS:
+            found[key] = value.strip()
+    return found
+
+
+def first_parents(store, head, limit=2000):
+    """Commits of main's first-parent chain, newest first."""
+    sha, n = head, 0
+    while sha and n < limit:
+        commit = store[sha]
+        yield sha, commit
+        sha = commit.parents[0] if commit.parents else None
+        n += 1
+
+
+def find_landed(store, head, merge_id, limit=2000):
+    """The commit on main's first-parent chain that carries `Merge-Id: merge_id`, or None.
+
+    Recovery uses it: a runner killed between moving main and writing the journal
+    left its proof on main itself."""
+    if head is None:
+        return None
+    for sha, commit in first_parents(store, head, limit):
+        if trailers_of(commit.message).get("Merge-Id") == merge_id:
+            return sha
+    return None
+
+
+def is_ancestor(store, ancestor, descendant, limit=100000):
+    """True when `ancestor` is reachable from `descendant` (bounded breadth-first walk)."""
+    if ancestor == descendant:
+        return True
+    target_time = store[ancestor].commit_time
+    seen, todo = set(), [descendant]
+    while todo and len(seen) < limit:
+        sha = todo.pop()
+        if sha in seen:
+            continue
+        seen.add(sha)
+        commit = store[sha]
+        for parent in commit.parents:
+            if parent == ancestor:
+                return True
+            # Commit times are not strictly monotonic; allow a day of clock skew.
+            if store[parent].commit_time + 86400 >= target_time:
+                todo.append(parent)
+    return False
+
+
+def compare_and_swap(refs, ref, old, new, message):
+    """Move `ref` from `old` to `new`; False if it no longer points at `old`."""
+    return refs.set_if_equals(ref.encode(), old, new, message=message.encode("utf-8"))

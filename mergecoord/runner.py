@@ -1,0 +1,214 @@
+"""The runner: takes queue entries one at a time and merges them into main.
+
+It never moves main except by compare-and-swap from the commit the merge was
+computed on; when main moved meanwhile it merges again on the new main. Every
+step is journaled before the next, and an entry leaves the queue only together
+with its outcome, so a runner killed at any instant loses nothing and, on
+restart, merges nothing twice (the landed merge commit names its Merge-Id).
+"""
+
+import time
+from dataclasses import dataclass, field
+
+from dulwich.repo import Repo
+
+from . import mainline
+from .merge import merge_commits
+from .state import journal, queue
+from .state.files import Lock
+
+MAX_ATTEMPTS = 20     # re-merges after main moved, before the entry is put back in line
+
+
+@dataclass
+class MergeOutcome:
+    status: str                      # merged | conflicted | escalated | failed | up-to-date | withdrawn | requeued
+    commit: str = ""
+    resolved_by: str = ""
+    conflicts: list = field(default_factory=list)
+    detail: str = ""
+    rounds: int = 0
+    confidence: float = 0.0
+
+
+class Runner:
+    def __init__(self, central, config, echo=print):
+        self.central = central
+        self.config = config
+        self.echo = echo
+        self.repo = Repo(str(central.git_dir))
+        self.lock = Lock(str(central.path("runner.lock")))
+        self.processed = []
+
+    @property
+    def store(self):
+        return self.repo.object_store
+
+    # -- the loop ---------------------------------------------------------------
+
+    def acquire(self, wait):
+        if self.lock.acquire(blocking=False):
+            return True
+        if not wait:
+            return False
+        self.lock.timeout = 10 ** 9
+        self.lock.acquire()
+        return True
+
+    def run(self, *, once=True, wait=False, should_stop=lambda: False):
+        """Drain the queue (once) or serve it until `should_stop()`. Returns the outcomes,
+        or None when another runner holds the lock and `wait` is false."""
+        if not self.acquire(wait):
+            return None
+        try:
+            self.recover()
+            while not should_stop():
+                if self.is_paused():
+                    if once:
+                        break
+                    time.sleep(self.config.poll_interval)
+                    continue
+                entry = queue.claim(self.central)
+                if entry is not None:
+                    self.processed.append((entry, self.process(entry)))
+                    continue
+                if once:
+                    # Release, then look again: a hook that queued while we held the
+                    # lock saw it held and relied on us; if we miss it now, the next
+                    # hook or runner gets the free lock.
+                    self.lock.release()
+                    if queue.claim_peek(self.central) and self.lock.acquire(blocking=False):
+                        continue
+                    return self.processed
+                time.sleep(self.config.poll_interval)
+            return self.processed
+        finally:
+            if self.lock._depth:
+                self.lock.release()
+
+    def is_paused(self):
+        return self.central.path("paused.json").exists()
+
+    def recover(self):
+        """Entries left 'merging' by a dead runner: landed ones are journaled, others re-queued."""
+        for entry in queue.entries(self.central):
+            if entry.status != queue.MERGING:
+                continue
+            main = self.main_sha()
+            landed = mainline.find_landed(self.store, main, entry.id)
+            if landed:
+                queue.finish(self.central, entry.id, "merged", commit=landed.decode(),
+                             resolved_by="recovered")
+                self.echo(f"[Merge Coordinator] Recovered {entry.branch} ({entry.id}): already on main")
+            else:
+                queue.release(self.central, entry.id)
+                journal.record(self.central, entry.id, "retry", reason="runner restarted")
+
+    # -- one entry --------------------------------------------------------------
+
+    def main_sha(self):
+        try:
+            return self.repo.refs[self.config.main_ref.encode()]
+        except KeyError:
+            return None
+
+    def process(self, entry):
+        self.echo(f"[Merge Coordinator] Processing {entry.branch} ({entry.id})...")
+        journal.record(self.central, entry.id, "started", sha=entry.sha)
+        try:
+            outcome = self.merge_entry(entry)
+        except Exception as exc:  # the queue goes on; the details go to the log
+            import traceback
+
+            self.log_failure(entry, traceback.format_exc())
+            outcome = MergeOutcome("failed", detail=f"internal error: {exc.__class__.__name__}: {exc}")
+            queue.finish(self.central, entry.id, "failed", error=outcome.detail)
+        self.echo(self.describe(outcome))
+        return outcome
+
+    def merge_entry(self, entry):
+        sha = entry.sha.encode()
+        for _attempt in range(MAX_ATTEMPTS):
+            main = self.main_sha()
+            if main is None:
+                return self.finish(entry, MergeOutcome(
+                    "failed", detail=f"{self.config.main_ref} does not exist; push a first commit to it"))
+            if sha not in self.store:
+                return self.finish(entry, MergeOutcome("failed", detail=f"commit {entry.sha} is missing"))
+            if mainline.is_ancestor(self.store, sha, main):
+                return self.finish(entry, MergeOutcome("up-to-date", commit=main.decode(),
+                                                       detail="already contained in main"))
+            candidate = self.prepare(entry, main, sha)
+            if candidate.status != "ready":
+                return self.finish(entry, candidate)
+            landed = self.land(entry, main, candidate)
+            if landed is not None:
+                return landed
+            self.echo(f"  main moved during the merge; merging again on the new main")
+            fresh = queue.get(self.central, entry.id)
+            if fresh is not None:
+                entry, sha = fresh, fresh.sha.encode()
+        queue.release(self.central, entry.id)
+        return MergeOutcome("requeued", detail="main kept moving; put back in line")
+
+    def prepare(self, entry, main, sha):
+        """Merge `sha` into `main`; a candidate merge commit (status 'ready') or an outcome."""
+        result = merge_commits(self.store, main, sha)
+        if not result.clean:
+            return MergeOutcome("conflicted", conflicts=[c.path for c in result.conflicts],
+                                detail=", ".join(f"{c.path} ({c.kind})" for c in result.conflicts))
+        outcome = MergeOutcome("ready", resolved_by="clean")
+        outcome.commit = self.commit_for(entry, main, sha, result.tree, outcome)
+        return outcome
+
+    def commit_for(self, entry, main, sha, tree, outcome):
+        trailers = [("Merge-Id", entry.id), ("Worker", entry.worker), ("Resolved-By", outcome.resolved_by)]
+        if outcome.resolved_by in ("consensus", "human", "learned") and outcome.rounds:
+            trailers.append(("Consensus-Rounds", str(outcome.rounds)))
+        if outcome.resolved_by in ("consensus", "learned", "human") and outcome.confidence:
+            trailers.append(("Confidence", f"{outcome.confidence:.2f}"))
+        message = self.store[sha].message.decode("utf-8", "replace").strip().splitlines()
+        return mainline.make_merge_commit(
+            self.store, tree=tree, main_sha=main, branch_sha=sha, committer=self.config.committer,
+            title=f"Merge {entry.branch} into {self.config.main} ({entry.id})",
+            body=message[0] if message else "", trailers=trailers,
+        ).decode()
+
+    def land(self, entry, main, candidate):
+        """Move main by compare-and-swap, journal and dequeue, all under the state lock.
+        None when main moved (the caller merges again)."""
+        with self.central.lock:
+            current = queue.get(self.central, entry.id)
+            if current is None or current.withdrawn:
+                queue.finish(self.central, entry.id, "withdrawn", reason="withdrawn during the merge")
+                return MergeOutcome("withdrawn", detail="withdrawn during the merge")
+            if current.sha != entry.sha:
+                return None            # re-pushed meanwhile: latest tip wins
+            ok = mainline.compare_and_swap(self.repo.refs, self.config.main_ref, main,
+                                           candidate.commit.encode(), f"mergecoord: {entry.id} {entry.branch}")
+            if not ok:
+                return None
+            candidate.status = "merged"
+            self.finish(entry, candidate)
+            return candidate
+
+    def finish(self, entry, outcome):
+        fields = {"commit": outcome.commit, "resolved_by": outcome.resolved_by,
+                  "conflicts": outcome.conflicts, "detail": outcome.detail,
+                  "rounds": outcome.rounds, "confidence": outcome.confidence}
+        queue.finish(self.central, entry.id, outcome.status,
+                     **{k: v for k, v in fields.items() if v not in ("", [], 0, 0.0)})
+        return outcome
+
+    def describe(self, outcome):
+        if outcome.status == "merged":
+            how = {"clean": "Clean merge to main"}.get(outcome.resolved_by, f"Merged ({outcome.resolved_by})")
+            return f"✓ {how} ({outcome.commit[:10]})"
+        if outcome.status == "conflicted":
+            return "✗ CONFLICT in " + ", ".join(outcome.conflicts)
+        return f"• {outcome.status}: {outcome.detail}"
+
+    def log_failure(self, entry, text):
+        self.central.ensure_state_dir()
+        with open(self.central.path("logs", "runner.log"), "a") as f:
+            f.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} {entry.id} {entry.branch}\n{text}\n")

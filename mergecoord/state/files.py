@@ -1,0 +1,93 @@
+"""The primitives every state module writes through: an exclusive lock, atomic
+replacement, and fsynced appends.
+
+Locks are `fcntl.flock` on a lock file: the kernel drops them when their holder
+dies, so a killed process never leaves a stale lock behind. (The `filelock`
+package does the same but costs ~45 ms to import, most of a push's budget.)
+"""
+
+import fcntl
+import json
+import os
+import time
+
+
+class LockTimeout(Exception):
+    pass
+
+
+class Lock:
+    """An exclusive lock on `path`; re-entrant within one object."""
+
+    def __init__(self, path, timeout=30.0):
+        self.path = path
+        self.timeout = timeout
+        self._fd = None
+        self._depth = 0
+
+    def acquire(self, blocking=True):
+        if self._depth:
+            self._depth += 1
+            return True
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if not blocking or time.monotonic() >= deadline:
+                    os.close(fd)
+                    if blocking:
+                        raise LockTimeout(f"timed out waiting for {self.path}")
+                    return False
+                time.sleep(0.005)
+        self._fd = fd
+        self._depth = 1
+        return True
+
+    def release(self):
+        self._depth -= 1
+        if self._depth == 0:
+            fd, self._fd = self._fd, None
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+    def __enter__(self):
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc):
+        self.release()
+
+
+def atomic_write(path, data):
+    """Replace `path` with `data` (str or bytes) so readers see old or new, never half."""
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    tmp = f"{path}.tmp.{os.getpid()}"
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def append_line(path, line):
+    """Append one line and fsync; callers hold the state lock."""
+    with open(path, "ab") as f:
+        f.write(line.encode("utf-8") + b"\n")
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def read_json(path, default):
+    try:
+        with open(path, "rb") as f:
+            return json.loads(f.read() or b"null") or default
+    except FileNotFoundError:
+        return default
+
+
+def write_json(path, value):
+    atomic_write(path, json.dumps(value, indent=1, sort_keys=True) + "\n")

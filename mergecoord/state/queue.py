@@ -1,0 +1,119 @@
+"""The merge queue: `<state>/queue.json`, the only module that touches it.
+
+Entries leave the queue only when their outcome is in the journal (the runner
+removes them under the same lock), so a crash can delay a merge but never lose one.
+"""
+
+import time
+from dataclasses import asdict, dataclass, replace
+
+from . import ids, journal
+from .files import read_json, write_json
+
+QUEUED = "queued"
+MERGING = "merging"
+
+
+@dataclass(frozen=True)
+class QueueEntry:
+    id: str
+    branch: str
+    sha: str
+    worker: str
+    queued_at: float
+    status: str = QUEUED
+    started_at: float = 0.0
+    kind: str = "branch"        # "branch", or "decision" when a human answer waits to be applied
+    decision: str = ""          # the decision id, for kind "decision"
+    withdrawn: bool = False     # set while merging: the runner must not land it
+
+
+def _path(central):
+    return central.path("queue.json")
+
+
+def _load(central):
+    return [QueueEntry(**e) for e in read_json(_path(central), {}).get("entries", [])]
+
+
+def _save(central, entries):
+    write_json(_path(central), {"entries": [asdict(e) for e in entries]})
+
+
+def entries(central):
+    with central.lock:
+        return _load(central)
+
+
+def get(central, merge_id):
+    return next((e for e in entries(central) if e.id == merge_id), None)
+
+
+def enqueue(central, branch, sha, worker, *, kind="branch", decision="", merge_id=None):
+    """Queue `branch` at `sha`, or move its queued entry to the new tip (latest tip wins).
+
+    Returns (entry, position, replaced)."""
+    with central.lock:
+        queue = _load(central)
+        for i, entry in enumerate(queue):
+            if entry.branch == branch and entry.kind == kind == "branch":
+                entry = replace(entry, sha=sha, worker=worker, withdrawn=False)
+                queue[i] = entry
+                _save(central, queue)
+                journal.record(central, entry.id, "requeued", sha=sha, worker=worker)
+                return entry, i + 1, True
+        entry = QueueEntry(merge_id or ids.allocate(central, "m"), branch, sha, worker,
+                           time.time(), kind=kind, decision=decision)
+        queue.append(entry)
+        _save(central, queue)
+        journal.record(central, entry.id, "queued", branch=branch, sha=sha, worker=worker,
+                       kind=kind, decision=decision)
+        return entry, len(queue), False
+
+
+def withdraw(central, branch, reason):
+    """Take `branch` out of the queue; a merge in flight is told not to land."""
+    with central.lock:
+        queue = _load(central)
+        for i, entry in enumerate(queue):
+            if entry.branch == branch and entry.kind == "branch":
+                if entry.status == MERGING:
+                    queue[i] = replace(entry, withdrawn=True)
+                else:
+                    del queue[i]
+                _save(central, queue)
+                journal.record(central, entry.id, "withdrawn", reason=reason)
+                return entry
+        return None
+
+
+def claim(central):
+    """Mark the first queued entry as merging and return it (None when empty)."""
+    with central.lock:
+        queue = _load(central)
+        for i, entry in enumerate(queue):
+            if entry.status == QUEUED:
+                entry = queue[i] = replace(entry, status=MERGING, started_at=time.time())
+                _save(central, queue)
+                return entry
+        return None
+
+
+def release(central, merge_id):
+    """Put an entry that was merging back in line (a runner died or gave it back)."""
+    with central.lock:
+        queue = _load(central)
+        queue = [replace(e, status=QUEUED) if e.id == merge_id else e for e in queue]
+        _save(central, queue)
+
+
+def finish(central, merge_id, event, **fields):
+    """Record the outcome in the journal and remove the entry, atomically for readers."""
+    with central.lock:
+        journal.record(central, merge_id, event, **fields)
+        _save(central, [e for e in _load(central) if e.id != merge_id])
+
+
+def claim_peek(central):
+    """True when some entry waits to be claimed."""
+    return any(e.status == QUEUED for e in entries(central))
