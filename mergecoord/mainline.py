@@ -86,3 +86,29 @@ def is_ancestor(store, ancestor, descendant, limit=100000):
 def compare_and_swap(refs, ref, old, new, message):
     """Move `ref` from `old` to `new`; False if it no longer points at `old`."""
     return refs.set_if_equals(ref.encode(), old, new, message=message.encode("utf-8"))
+
+
+def last_touch(store, head, base, paths, limit=500):
+    """(worker, message) of the newest change on main since `base` that touched any of
+    `paths`: whose work is main's side of a conflict. Mergecoord's merges name their
+    worker in a trailer; other commits are named by their author."""
+    from dulwich.object_store import tree_lookup_path
+
+    def entry(tree, path):
+        try:
+            return tree_lookup_path(store.__getitem__, tree, path.encode())
+        except KeyError:
+            return None
+
+    for sha, commit in first_parents(store, head, limit):
+        if sha == base or not commit.parents:
+            break
+        parent = store[commit.parents[0]]
+        if any(entry(commit.tree, p) != entry(parent.tree, p) for p in paths):
+            trailers = trailers_of(commit.message)
+            if "Worker" in trailers and len(commit.parents) > 1:
+                message = store[commit.parents[1]].message
+                return trailers["Worker"], message.decode("utf-8", "replace")
+            name = commit.author.decode("utf-8", "replace").partition(" <")[0]
+            return name, commit.message.decode("utf-8", "replace")
+    return "main", ""

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 
 from dulwich.repo import Repo
 
-from . import mainline
+from . import events, mainline, resolution
 from .merge import merge_commits
-from .state import journal, queue
+from .state import journal, queue, transcripts
 from .state.files import Lock
 
 MAX_ATTEMPTS = 20     # re-merges after main moved, before the entry is put back in line
@@ -29,6 +29,15 @@ class MergeOutcome:
     detail: str = ""
     rounds: int = 0
     confidence: float = 0.0
+    tree: bytes = b""                # the tree to commit, when status is "ready"
+    merge: object = None             # the MergeResult the outcome was computed from
+    files: list = field(default_factory=list)        # FileConflicts of the text conflicts
+    context: object = None           # the panel's ConflictContext
+    panel: object = None             # the PanelOutcome, when the panel sat
+    transcript: str = ""
+    resolutions: dict = field(default_factory=dict)  # path -> resolved text
+    verify_output: str = ""
+    decision: str = ""               # the decision id, when escalated or applying one
 
 
 class Runner:
@@ -153,13 +162,51 @@ class Runner:
 
     def prepare(self, entry, main, sha):
         """Merge `sha` into `main`; a candidate merge commit (status 'ready') or an outcome."""
-        result = merge_commits(self.store, main, sha)
-        if not result.clean:
-            return MergeOutcome("conflicted", conflicts=[c.path for c in result.conflicts],
-                                detail=", ".join(f"{c.path} ({c.kind})" for c in result.conflicts))
-        outcome = MergeOutcome("ready", resolved_by="clean")
-        outcome.commit = self.commit_for(entry, main, sha, result.tree, outcome)
+        if entry.kind == "decision":
+            from .decisions import apply
+
+            outcome = apply.prepare(self, entry, main, sha)
+        else:
+            result = merge_commits(self.store, main, sha)
+            if result.clean:
+                outcome = MergeOutcome("ready", resolved_by="clean", tree=result.tree, merge=result)
+            else:
+                self.echo("✗ CONFLICT in " + ", ".join(c.path for c in result.conflicts))
+                outcome = resolution.resolve(self, entry, main, sha, result)
+        if outcome.transcript:
+            transcripts.save(self.central, entry.id, outcome.transcript)
+        if outcome.status != "ready":
+            return outcome
+        if self.config.verify_command:
+            from .verify import run_verify
+
+            check = run_verify(self.store, outcome.tree, self.config.verify_command,
+                               timeout=self.config.verify_timeout)
+            outcome.verify_output = check.output
+            if not check.ok:
+                why = "timed out" if check.timed_out else f"exited {check.returncode}"
+                outcome.status = "failed"
+                outcome.detail = f"verify command {why}; main stays where it was"
+                transcripts.save(self.central, entry.id, (outcome.transcript + "\n\n" if outcome.transcript else "")
+                                 + f"[verify] {why}\n{check.output}")
+                return outcome
+        outcome.commit = self.commit_for(entry, main, sha, outcome.tree, outcome)
         return outcome
+
+    def panel(self):
+        from .panel.factory import build_panel
+        from .resources import template
+        import os
+
+        if not hasattr(self, "_panel"):
+            self._panel = build_panel(list(self.config.panel), environ=os.environ,
+                                      prompts_dir=template("prompts"))
+        return self._panel
+
+    def panel_weights(self):
+        from . import learning
+
+        return learning.weights(self.central, self.config)
 
     def commit_for(self, entry, main, sha, tree, outcome):
         trailers = [("Merge-Id", entry.id), ("Worker", entry.worker), ("Resolved-By", outcome.resolved_by)]
@@ -193,19 +240,30 @@ class Runner:
             return candidate
 
     def finish(self, entry, outcome):
+        if outcome.status == "escalated":
+            from .decisions import escalate
+
+            outcome.decision = escalate(self, entry, outcome)
         fields = {"commit": outcome.commit, "resolved_by": outcome.resolved_by,
                   "conflicts": outcome.conflicts, "detail": outcome.detail,
-                  "rounds": outcome.rounds, "confidence": outcome.confidence}
+                  "rounds": outcome.rounds, "confidence": round(outcome.confidence, 3),
+                  "decision": outcome.decision or entry.decision}
         queue.finish(self.central, entry.id, outcome.status,
                      **{k: v for k, v in fields.items() if v not in ("", [], 0, 0.0)})
+        events.flush(self.central, self.config)
         return outcome
 
     def describe(self, outcome):
         if outcome.status == "merged":
-            how = {"clean": "Clean merge to main"}.get(outcome.resolved_by, f"Merged ({outcome.resolved_by})")
+            how = {"clean": "Clean merge to main",
+                   "consensus": f"Applying AI consensus merge ({outcome.rounds} round(s), "
+                                f"confidence {outcome.confidence:.0%})",
+                   "human": "Applying human decision",
+                   "learned": "Applied the resolution learned from an earlier decision",
+                   }.get(outcome.resolved_by, f"Merged ({outcome.resolved_by})")
             return f"✓ {how} ({outcome.commit[:10]})"
-        if outcome.status == "conflicted":
-            return "✗ CONFLICT in " + ", ".join(outcome.conflicts)
+        if outcome.status == "escalated":
+            return f"⚠ Escalated to a human: {outcome.detail}"
         return f"• {outcome.status}: {outcome.detail}"
 
     def log_failure(self, entry, text):

@@ -1,0 +1,36 @@
+"""Telling the outside world what happened: webhooks and the published state ref.
+
+The journal is the single source of events. Hooks only append to it (a push
+must stay fast, so no HTTP and no dulwich there); the runner calls `flush` after
+every step, which delivers the events not yet delivered (a cursor in
+`<state>/events.cursor`) and republishes `refs/mergecoord/state`.
+"""
+
+from .state import journal
+from .state.files import atomic_write
+
+NOTIFIED = {"queued", "merged", "escalated", "decided", "failed", "rejected", "reminder"}
+
+
+def pending(central):
+    """Journal events after the cursor, and the new cursor value."""
+    path = central.path("events.cursor")
+    try:
+        cursor = int(path.read_text() or 0)
+    except (FileNotFoundError, ValueError):
+        cursor = 0
+    all_events = journal.events(central)
+    return all_events[cursor:], len(all_events)
+
+
+def flush(central, config):
+    from . import notify, publish
+
+    with central.lock:
+        new, cursor = pending(central)
+        if not new:
+            return 0
+        atomic_write(central.path("events.cursor"), str(cursor))
+    publish.publish(central, config)
+    notify.deliver(central, config, [e for e in new if e["event"] in NOTIFIED])
+    return len(new)

@@ -1,0 +1,140 @@
+"""From a conflicted merge to a resolved tree, or to an escalation.
+
+The order is the product's policy: paths that always need a human skip
+everything; conflicts that are not about file contents (renames, deletes, modes,
+binaries) go to a human; text conflicts go to the panel, whose resolution is
+used only when it is confident and every resolved file validates. Nothing here
+moves main: it returns a MergeOutcome for the runner.
+"""
+
+from fnmatch import fnmatchcase
+
+from dulwich.object_store import commit_tree_changes
+from dulwich.objects import Blob
+
+from . import mainline
+
+
+def conflict_files(store, merge):
+    """FileConflicts for the content conflicts of `merge`; None if any conflict is not
+    plain text edited on both sides (those are for a human)."""
+    from .panel.hunks import file_conflict
+
+    files = []
+    for c in merge.conflicts:
+        if c.kind != "content" or not (c.ours and c.theirs):
+            return None
+        texts = []
+        for side in (c.base, c.ours, c.theirs):
+            data = store[side.sha].data if side else b""
+            if b"\0" in data[:8000]:
+                return None
+            try:
+                texts.append(data.decode("utf-8"))
+            except UnicodeDecodeError:
+                return None
+        files.append(file_conflict(c.path, *texts))
+    return files
+
+
+def context_for(runner, entry, main, sha, files, base):
+    from .panel.hunks import ConflictContext
+
+    ours_worker, ours_message = mainline.last_touch(runner.store, main, base, [f.path for f in files])
+    theirs_message = runner.store[sha].message.decode("utf-8", "replace")
+    return ConflictContext(
+        merge_id=entry.id, branch=entry.branch, ours_worker=ours_worker, theirs_worker=entry.worker,
+        ours_message=ours_message, theirs_message=theirs_message, files=tuple(files),
+        lessons=tuple(lessons_for(runner, files)),
+    )
+
+
+def lessons_for(runner, files):
+    try:
+        from .learning import lessons
+    except ImportError:
+        return []
+    return lessons(runner.central, [f.path for f in files])
+
+
+def resolve(runner, entry, main, sha, merge):
+    """A MergeOutcome: 'ready' with a resolved tree, or 'escalated' with the reason."""
+    from .runner import MergeOutcome
+
+    config = runner.config
+    paths = [c.path for c in merge.conflicts]
+    outcome = MergeOutcome("escalated", conflicts=paths, merge=merge)
+    human_only = [p for p in paths if any(fnmatchcase(p, pat) for pat in config.always_human)]
+    if human_only:
+        outcome.detail = f"{', '.join(human_only)} always goes to a human (escalation.always_human)"
+        return outcome
+    files = conflict_files(runner.store, merge)
+    if files is None:
+        kinds = ", ".join(f"{c.path} ({c.kind})" for c in merge.conflicts)
+        outcome.detail = f"not a text conflict the panel can settle: {kinds}"
+        return outcome
+    outcome.files = files
+    context = context_for(runner, entry, main, sha, files, merge.bases[0] if merge.bases else None)
+    outcome.context = context
+
+    learned = learned_resolution(runner, files)
+    if learned is not None:
+        return ready(runner, outcome, merge, learned, "learned", confidence=1.0, rounds=0)
+
+    from .panel.consensus import settle
+    from .validate import validate_text
+
+    panel = runner.panel()
+    result = settle(context, panel, threshold=config.threshold, max_rounds=config.max_rounds,
+                    validate=validate_text, weights=runner.panel_weights())
+    outcome.panel = result
+    outcome.transcript = result.transcript()
+    outcome.rounds = len(result.rounds)
+    outcome.confidence = result.confidence
+    if not result.resolved:
+        outcome.detail = f"no confident consensus after {len(result.rounds)} round(s): {result.comment}"
+        return outcome
+    return ready(runner, outcome, merge, result.resolutions, "consensus",
+                 confidence=result.confidence, rounds=len(result.rounds))
+
+
+def learned_resolution(runner, files):
+    try:
+        from .learning import recall
+    except ImportError:
+        return None
+    return recall(runner.central, files)
+
+
+def ready(runner, outcome, merge, resolutions, how, *, confidence, rounds):
+    """Check every resolved text, then write it into the merged tree."""
+    from .validate import validate_text
+
+    for path, text in resolutions.items():
+        problem = validate_text(path, text)
+        if problem:
+            outcome.status = "escalated"
+            outcome.detail = f"the {how} resolution of {path} is not valid: {problem}"
+            return outcome
+    missing = set(outcome.conflicts) - set(resolutions)
+    if missing:
+        outcome.detail = f"no resolution for {', '.join(sorted(missing))}"
+        return outcome
+    outcome.tree = apply_texts(runner.store, merge, resolutions)
+    outcome.status = "ready"
+    outcome.resolved_by = how
+    outcome.confidence = confidence
+    outcome.rounds = rounds
+    outcome.resolutions = resolutions
+    return outcome
+
+
+def apply_texts(store, merge, texts):
+    """The merged tree with `texts` (path -> full text) written over the conflicted files."""
+    modes = {c.path: (c.ours or c.theirs).mode for c in merge.conflicts}
+    changes = []
+    for path, text in sorted(texts.items()):
+        blob = Blob.from_string(text.encode("utf-8"))
+        store.add_object(blob)
+        changes.append((path.encode("utf-8"), modes.get(path, 0o100644), blob.id))
+    return commit_tree_changes(store, store[merge.tree], changes)
