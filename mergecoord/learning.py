@@ -11,3 +11,7 @@ def recall(central, files):
 
 def lessons(central, paths):
     return []
+
+
+def remember(central, entry, outcome):
+    return None

@@ -250,6 +250,10 @@ class Runner:
                   "decision": outcome.decision or entry.decision}
         queue.finish(self.central, entry.id, outcome.status,
                      **{k: v for k, v in fields.items() if v not in ("", [], 0, 0.0)})
+        if outcome.status == "merged" and outcome.files:
+            from . import learning
+
+            learning.remember(self.central, entry, outcome)
         events.flush(self.central, self.config)
         return outcome
 
