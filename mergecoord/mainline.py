@@ -2,6 +2,7 @@
 compare-and-swap that is the only way main ever moves.
 """
 
+import os
 import time
 
 from dulwich.objects import Commit
@@ -83,9 +84,23 @@ def is_ancestor(store, ancestor, descendant, limit=100000):
     return False
 
 
-def compare_and_swap(refs, ref, old, new, message):
-    """Move `ref` from `old` to `new`; False if it no longer points at `old`."""
-    return refs.set_if_equals(ref.encode(), old, new, message=message.encode("utf-8"))
+def compare_and_swap(refs, ref, old, new, message, attempts=5):
+    """Move `ref` from `old` to `new`; False if it no longer points at `old`.
+
+    The ref's `.lock` file may be held for a moment by a push to it, or left behind
+    by a runner killed mid-update; the first is waited out and the second broken
+    (`break_stale_lock`), so a crash can never wedge main for good."""
+    from dulwich.file import FileLocked
+
+    from .state.files import break_stale_lock
+
+    for attempt in range(attempts):
+        try:
+            return refs.set_if_equals(ref.encode(), old, new, message=message.encode("utf-8"))
+        except FileLocked as e:
+            if attempt == attempts - 1:
+                raise
+            break_stale_lock(os.fsdecode(e.lockfilename))
 
 
 def last_touch(store, head, base, paths, limit=500):

@@ -7,17 +7,37 @@ with its outcome, so a runner killed at any instant loses nothing and, on
 restart, merges nothing twice (the landed merge commit names its Merge-Id).
 """
 
+import errno
+import os
 import time
 from dataclasses import dataclass, field
 
+from dulwich.file import FileLocked
 from dulwich.repo import Repo
 
 from . import events, mainline, resolution
+from .errors import UserError
 from .merge import merge_commits
 from .state import journal, queue, transcripts
-from .state.files import Lock
+from .state.files import Lock, LockTimeout, break_stale_lock, remove_orphan_temp_files
 
 MAX_ATTEMPTS = 20     # re-merges after main moved, before the entry is put back in line
+# Failures of the machine rather than of a merge: the disk is full or read-only, a
+# lock stays held. No entry is failed for them; the runner stops, main and the
+# queue stay as they were, and the next run (or the serving loop) tries again.
+STORAGE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EIO,
+                  errno.EMFILE, errno.ENFILE, errno.ENOMEM}
+BODY_LIMIT = 200      # characters of the branch tip's subject quoted in the merge commit
+
+
+def is_stall(exc):
+    if isinstance(exc, (LockTimeout, FileLocked)):
+        return True
+    return isinstance(exc, OSError) and exc.errno in STORAGE_ERRNOS
+
+
+class RunnerStalled(UserError):
+    """The runner cannot write its state (or a lock stays held); nothing was lost."""
 
 
 @dataclass
@@ -70,36 +90,73 @@ class Runner:
         if not self.acquire(wait):
             return None
         try:
-            self.recover()
-            while not should_stop():
-                if self.is_paused():
+            while True:
+                try:
+                    return self.serve(once, should_stop)
+                except Exception as exc:
+                    if not is_stall(exc):
+                        raise
+                    stalled = self.stalled(exc)
                     if once:
-                        break
+                        raise stalled from None
+                    self.echo(f"mergecoord: {stalled}")
                     time.sleep(self.config.poll_interval)
-                    continue
-                entry = queue.claim(self.central)
-                if entry is not None:
-                    self.processed.append((entry, self.process(entry)))
-                    continue
-                if once:
-                    # Release, then look again: a hook that queued while we held the
-                    # lock saw it held and relied on us; if we miss it now, the next
-                    # hook or runner gets the free lock.
-                    self.lock.release()
-                    if queue.claim_peek(self.central) and self.lock.acquire(blocking=False):
-                        continue
-                    return self.processed
-                time.sleep(self.config.poll_interval)
-            return self.processed
+                    if not self.lock._depth:
+                        self.acquire(wait=True)
         finally:
             if self.lock._depth:
                 self.lock.release()
+
+    def stalled(self, exc):
+        if isinstance(exc, OSError):
+            what = f"{exc.strerror or exc} ({os.fsdecode(exc.filename)})" if exc.filename else str(exc)
+        elif isinstance(exc, FileLocked):
+            what = f"{os.fsdecode(exc.lockfilename)} stays locked"
+        else:
+            what = str(exc)
+        message = (f"runner stopped: {what}; main and the queue are unchanged, "
+                   "the next run picks up where this one stopped")
+        return RunnerStalled(message)
+
+    def serve(self, once, should_stop):
+        """The loop of `run`, under the runner lock."""
+        self.recover()
+        while not should_stop():
+            if self.is_paused():
+                if once:
+                    break
+                time.sleep(self.config.poll_interval)
+                continue
+            entry = queue.claim(self.central)
+            if entry is not None:
+                self.processed.append((entry, self.process(entry)))
+                continue
+            if once:
+                # Release, then look again: a hook that queued while we held the
+                # lock saw it held and relied on us; if we miss it now, the next
+                # hook or runner gets the free lock.
+                self.lock.release()
+                if queue.claim_peek(self.central) and self.lock.acquire(blocking=False):
+                    continue
+                return self.processed
+            time.sleep(self.config.poll_interval)
+        return self.processed
 
     def is_paused(self):
         return self.central.path("paused.json").exists()
 
     def recover(self):
-        """Entries left 'merging' by a dead runner: landed ones are journaled, others re-queued."""
+        """Clean up after a dead runner: its leftover temp and lock files go, and entries
+        it left 'merging' are journaled when they landed, else put back in line."""
+        remove_orphan_temp_files(self.central.state_dir)
+        git_dir = str(self.central.git_dir)
+        break_stale_lock(os.path.join(git_dir, self.config.main_ref + ".lock"))
+        objects = os.path.join(git_dir, "objects")
+        for sub in os.listdir(objects):
+            if len(sub) == 2:
+                for name in os.listdir(os.path.join(objects, sub)):
+                    if name.endswith(".lock"):
+                        break_stale_lock(os.path.join(objects, sub, name), wait=False)
         for entry in queue.entries(self.central):
             if entry.status != queue.MERGING:
                 continue
@@ -123,10 +180,12 @@ class Runner:
 
     def process(self, entry):
         self.echo(f"[Merge Coordinator] Processing {entry.branch} ({entry.id})...")
-        journal.record(self.central, entry.id, "started", sha=entry.sha)
         try:
+            journal.record(self.central, entry.id, "started", sha=entry.sha)
             outcome = self.merge_entry(entry)
         except Exception as exc:  # the queue goes on; the details go to the log
+            if is_stall(exc):
+                raise   # the entry stays 'merging'; recover() settles it on the next run
             import traceback
 
             self.log_failure(entry, traceback.format_exc())
@@ -147,7 +206,12 @@ class Runner:
             if mainline.is_ancestor(self.store, sha, main):
                 return self.finish(entry, MergeOutcome("up-to-date", commit=main.decode(),
                                                        detail="already contained in main"))
-            candidate = self.prepare(entry, main, sha)
+            try:
+                candidate = self.prepare(entry, main, sha)
+            except FileLocked as e:   # an object's lock left by a killed runner
+                if not break_stale_lock(os.fsdecode(e.lockfilename)):
+                    raise
+                continue
             if candidate.status != "ready":
                 return self.finish(entry, candidate)
             landed = self.land(entry, main, candidate)
@@ -218,7 +282,7 @@ class Runner:
         return mainline.make_merge_commit(
             self.store, tree=tree, main_sha=main, branch_sha=sha, committer=self.config.committer,
             title=f"Merge {entry.branch} into {self.config.main} ({entry.id})",
-            body=message[0] if message else "", trailers=trailers,
+            body=message[0][:BODY_LIMIT] if message else "", trailers=trailers,
         ).decode()
 
     def land(self, entry, main, candidate):
@@ -236,20 +300,28 @@ class Runner:
             if not ok:
                 return None
             candidate.status = "merged"
-            self.finish(entry, candidate)
-            return candidate
+            self.record(entry, candidate)
+        # What follows a merge (learning, webhooks, the state ref) runs without the
+        # state lock: a slow webhook must not hold up the pushes queueing meanwhile.
+        return self.finish(entry, candidate, recorded=True)
 
-    def finish(self, entry, outcome):
-        if outcome.status == "escalated":
-            from .decisions import escalate
-
-            outcome.decision = escalate(self, entry, outcome)
+    def record(self, entry, outcome):
+        """Journal the outcome and take the entry out of the queue (or put it back in
+        line when its branch was re-pushed during the merge: the new tip waits its turn)."""
         fields = {"commit": outcome.commit, "resolved_by": outcome.resolved_by,
                   "conflicts": outcome.conflicts, "detail": outcome.detail,
                   "rounds": outcome.rounds, "confidence": round(outcome.confidence, 3),
                   "decision": outcome.decision or entry.decision}
-        queue.finish(self.central, entry.id, outcome.status,
+        queue.finish(self.central, entry.id, outcome.status, tip=entry.sha,
                      **{k: v for k, v in fields.items() if v not in ("", [], 0, 0.0)})
+
+    def finish(self, entry, outcome, recorded=False):
+        if outcome.status == "escalated":
+            from .decisions import escalate
+
+            outcome.decision = escalate(self, entry, outcome)
+        if not recorded:
+            self.record(entry, outcome)
         if outcome.status == "merged" and outcome.files:
             from . import learning
 

@@ -74,9 +74,18 @@ def atomic_write(path, data):
 
 
 def append_line(path, line):
-    """Append one line and fsync; callers hold the state lock."""
-    with open(path, "ab") as f:
-        f.write(line.encode("utf-8") + b"\n")
+    """Append one line and fsync; callers hold the state lock.
+
+    A write cut short (disk full, a crash mid-write) leaves a last line without
+    its newline; starting on a fresh line keeps that damage to the one line instead
+    of gluing the next good line onto it, where a reader would lose both."""
+    with open(path, "ab+") as f:
+        prefix = b""
+        if f.seek(0, os.SEEK_END):
+            f.seek(-1, os.SEEK_END)
+            if f.read(1) != b"\n":
+                prefix = b"\n"
+        f.write(prefix + line.encode("utf-8") + b"\n")
         f.flush()
         os.fsync(f.fileno())
 
@@ -91,3 +100,58 @@ def read_json(path, default):
 
 def write_json(path, value):
     atomic_write(path, json.dumps(value, indent=1, sort_keys=True) + "\n")
+
+
+# Git and dulwich lock a file by creating `<file>.lock` (O_EXCL) for the few
+# milliseconds of an update, and remove it when done; a process killed in between
+# leaves it behind and every later update of that file fails. None of them holds
+# such a lock for seconds, so one this old belongs to a dead process.
+STALE_LOCK_AGE = 2.0
+
+
+def break_stale_lock(path, max_age=STALE_LOCK_AGE, wait=True):
+    """Remove the git-style lock file `path` once it is `max_age` seconds old.
+
+    With `wait`, a younger lock is watched until its owner releases it or it turns
+    stale. Returns True when the lock is gone, False when it is (still) live."""
+    deadline = time.monotonic() + max_age + 1.0
+    while True:
+        try:
+            age = time.time() - os.stat(path).st_mtime
+        except FileNotFoundError:
+            return True
+        if age >= max_age:
+            try:
+                os.unlink(path)
+            except FileNotFoundError:
+                pass
+            return True
+        if not wait or time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05)
+
+
+def remove_orphan_temp_files(directory):
+    """Delete `*.tmp.<pid>` files of atomic_write whose writer is dead (it was killed
+    between writing and renaming); the file they were meant to replace is intact."""
+    removed = []
+    for name in os.listdir(directory):
+        stem, sep, pid = name.rpartition(".tmp.")
+        if not sep or not pid.isdigit() or _alive(int(pid)):
+            continue
+        try:
+            os.unlink(os.path.join(directory, name))
+            removed.append(name)
+        except OSError:
+            pass
+    return removed
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -4,6 +4,8 @@ Entries leave the queue only when their outcome is in the journal (the runner
 removes them under the same lock), so a crash can delay a merge but never lose one.
 """
 
+import os
+import sys
 import time
 from dataclasses import asdict, dataclass, replace
 
@@ -33,7 +35,33 @@ def _path(central):
 
 
 def _load(central):
-    return [QueueEntry(**e) for e in read_json(_path(central), {}).get("entries", [])]
+    """The entries (callers hold the state lock). A damaged queue.json is set aside and
+    the queue rebuilt from the journal, which holds every queued/requeued/withdrawn
+    and final event: a damaged file never silently drops a merge."""
+    try:
+        return [QueueEntry(**e) for e in read_json(_path(central), {}).get("entries", [])]
+    except (ValueError, TypeError, AttributeError, UnicodeDecodeError) as e:
+        return _rebuild(central, e)
+
+
+def _rebuild(central, error):
+    path = _path(central)
+    aside = path.with_name(f"{path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}")
+    os.replace(path, aside)
+    waiting = []
+    for rec in journal.merges(central).values():
+        if rec.get("status") not in (QUEUED, MERGING) or not rec.get("branch") or not rec.get("sha"):
+            continue
+        waiting.append(QueueEntry(
+            rec["id"], rec["branch"], rec["sha"], rec.get("worker", ""), rec.get("queued_at", 0.0),
+            status=rec["status"], started_at=rec.get("started_at", 0.0),
+            kind=rec.get("kind", "branch"), decision=rec.get("decision", "")))
+    _save(central, waiting)
+    journal.record(central, None, "repaired", file=path.name, aside=aside.name, entries=len(waiting),
+                   error=f"{error.__class__.__name__}: {error}"[:200])
+    sys.stderr.write(f"mergecoord: {path.name} was damaged ({error.__class__.__name__}); set aside as "
+                     f"{aside.name} and rebuilt from the journal ({len(waiting)} entries)\n")
+    return waiting
 
 
 def _save(central, entries):
@@ -107,11 +135,24 @@ def release(central, merge_id):
         _save(central, queue)
 
 
-def finish(central, merge_id, event, **fields):
-    """Record the outcome in the journal and remove the entry, atomically for readers."""
+def finish(central, merge_id, event, tip=None, **fields):
+    """Record the outcome in the journal and remove the entry, atomically for readers.
+
+    `tip` is the commit the outcome is about. When the branch was re-pushed while
+    it merged, the entry already holds the newer tip: that one is not dropped with
+    the old one's outcome but goes back in line (latest tip wins). Returns True
+    when the entry left the queue."""
     with central.lock:
         journal.record(central, merge_id, event, **fields)
-        _save(central, [e for e in _load(central) if e.id != merge_id])
+        queue = _load(central)
+        current = next((e for e in queue if e.id == merge_id), None)
+        if current is not None and tip is not None and current.sha != tip and not current.withdrawn:
+            _save(central, [replace(e, status=QUEUED) if e.id == merge_id else e for e in queue])
+            journal.record(central, merge_id, "requeued", sha=current.sha, worker=current.worker,
+                           reason="re-pushed during the merge")
+            return False
+        _save(central, [e for e in queue if e.id != merge_id])
+        return True
 
 
 def claim_peek(central):
