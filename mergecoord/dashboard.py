@@ -2,7 +2,7 @@
 
 import time
 
-from .state import journal, queue
+from .state import health, journal, queue
 from .state.files import Lock
 
 
@@ -35,6 +35,7 @@ def summary(central, config, now=None):
         "merging": [{"id": e.id, "branch": e.branch, "elapsed": round(now - e.started_at, 1)}
                     for e in entries if e.status == queue.MERGING],
         "counts": counts,
+        "warnings": health.notices(central),
     }
 
 
@@ -45,4 +46,5 @@ def render(s):
     for m in s["merging"]:
         lines.append(f"  > merging {m['branch']} ({m['id']}), {m['elapsed']:.0f}s")
     lines.append("  " + ", ".join(f"{k}: {v}" for k, v in s["counts"].items()))
+    lines += [f"  warning: {w}" for w in s.get("warnings", [])]
     return "\n".join(lines)

@@ -6,6 +6,7 @@ requests), it never makes a push fail or hang, and it never executes anything
 that a worker pushed. It reads pushed commits only as data (`git cat-file`).
 """
 
+import errno
 import os
 import sys
 
@@ -147,6 +148,7 @@ def start_runner(central):
     import subprocess
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    os.makedirs(central.path("logs"), exist_ok=True)
     log = open(central.path("logs", "runner.log"), "ab")
     subprocess.Popen(
         [sys.executable, "-m", "mergecoord", "--repo", str(central.git_dir), "start", "--once"],
@@ -175,17 +177,28 @@ def main(argv=None):
     name = argv[0] if argv else ""
     git_dir = os.environ.get("GIT_DIR", ".")
     central = Central(git_dir)
-    lines = sys.stdin.read().splitlines()
+    # Ref names are bytes to git; one that is not UTF-8 must not break the hook.
+    lines = sys.stdin.buffer.read().decode("utf-8", "backslashreplace").splitlines()
     try:
         if name == "post-receive":
             post_receive(central, lines)
         return 0
     except UserError as e:
         say(f"{e} (push accepted; nothing queued)")
+    except OSError as e:
+        if e.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EIO):
+            report_internal_error(central, name)
+            return 0
+        say(f"could not write {os.path.basename(os.fsdecode(e.filename or 'the state'))}: {e.strerror}; "
+            "push accepted but NOT queued: push again once the server can write its state")
     except Exception:  # a hook must never break a push
-        path = log_failure(central, name)
-        say(f"internal error, push accepted but not queued (details in {path})")
+        report_internal_error(central, name)
     return 0
+
+
+def report_internal_error(central, name):
+    path = log_failure(central, name)
+    say(f"internal error, push accepted but not queued (details in {path})")
 
 
 if __name__ == "__main__":

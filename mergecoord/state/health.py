@@ -1,0 +1,29 @@
+"""What is wrong with the state files, as one line per problem for `mergecoord status`.
+
+Damage never stops the coordinator: a damaged journal line is skipped, a damaged
+queue or id file is set aside (`<name>.damaged-<when>`) and rebuilt from the
+journal. This module says so until a person has looked: the notices go away when
+the set-aside files are deleted (or the journal line is mended).
+"""
+
+import os
+
+from . import journal
+
+
+def notices(central):
+    out = []
+    damaged = [e["line"] for e in journal.events(central) if e["event"] == "damaged"]
+    if damaged:
+        shown = ", ".join(map(str, damaged[:5])) + (", ..." if len(damaged) > 5 else "")
+        out.append(f"journal.jsonl: {len(damaged)} damaged line(s) skipped (line {shown})")
+    try:
+        names = sorted(os.listdir(central.state_dir))
+    except OSError:
+        return out
+    for name in names:
+        original, sep, _ = name.partition(".damaged-")
+        if sep:
+            out.append(f"{original} was damaged; it was set aside as {name} and rebuilt from the "
+                       "journal (delete it once looked at)")
+    return out
