@@ -97,13 +97,16 @@ def resolve_file(conflict: FileConflict) -> FileResolution | str:
             how = ", ".join(hows + ["the rest merged definition by definition"])
             return FileResolution(merged, min(confidence, STRUCTURE_CONFIDENCE), how)
     hunks = ", ".join(unresolved)
-    return (f"hunk{'s' if len(unresolved) > 1 else ''} {hunks}: both sides changed the same lines differently"
-            + (f" ({why})" if why else ""))
+    return (f"hunk{'s' if len(unresolved) > 1 else ''} {hunks} need{'' if len(unresolved) > 1 else 's'} judgement, "
+            f"no mechanical strategy applies" + (f" ({why})" if why else ""))
 
 
 # --- equal once whitespace is ignored ---------------------------------------------------------
 
-_WORDS = re.compile(r"\w+|[^\w\s]+")
+_WORDS = re.compile(r"\w+|[^\w\s]")
+# Two operator characters with a blank between them may fuse into another operator once
+# the blank goes ("a + +b" vs "a ++b"): free-form languages with those are not compared.
+_FUSIBLE = re.compile(r"[-+*/%=<>!&|:.^?]\s+[-+*/%=<>!&|:.^?]")
 
 
 _FREE_FORM = {"c", "cpp", "java", "javascript", "typescript", "go", "rust", "css"}
@@ -123,7 +126,7 @@ def whitespace_equal(conflict: FileConflict, hunk: ConflictHunk) -> Optional[tup
         a = _data(language, _render_one(conflict, hunk, "ours"))
         same = a is not None and a == _data(language, _render_one(conflict, hunk, "theirs"))
     elif language in _FREE_FORM and not quoted:
-        same = True
+        same = not (_FUSIBLE.search(ours) or _FUSIBLE.search(theirs))
     elif len(hunk.ours) != len(hunk.theirs):
         same = False
     elif quoted:
@@ -288,6 +291,8 @@ def _keeps_every_entry(conflict, hunk, kind, neither, ours, theirs, union, inser
     call or members of a tuple, whose order is meaning, add no entry and fail here."""
     render = lambda lines: _render_one(conflict, hunk, lines)
     counts = [_entries(kind, render(x)) for x in (neither, ours, theirs, union)]
+    if counts[0] is None:     # "a", with the entry after it gone, leaves a dangling comma
+        counts[0] = _entries(kind, render(hunk.base))
     if any(c is None for c in counts):
         return False
     c_neither, c_ours, c_theirs, c_union = counts
@@ -456,7 +461,7 @@ def _merge_skeleton(base, ours, theirs) -> list[str]:
         _, b, o, t = group
         lines = _placeholder_union(list(b), list(o), list(t))
         if lines is None:
-            raise _NoMerge("the line merge conflicts outside the definitions")
+            raise _NoMerge("changes outside the definitions conflict")
         out.extend(lines)
     return out
 
