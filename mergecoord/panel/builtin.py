@@ -188,14 +188,7 @@ _BULLET = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+\S")
 def union_of_insertions(conflict: FileConflict, hunk: ConflictHunk) -> Optional[tuple[str, ...]]:
     """Both sides only inserted entries at the same place: keep both, main's first, each once."""
     ours, theirs, base = list(hunk.ours), list(hunk.theirs), list(hunk.base)
-    p = 0
-    while p < min(len(ours), len(theirs)) and ours[p] == theirs[p]:
-        p += 1
-    s = 0
-    while s < min(len(ours), len(theirs)) - p and ours[-1 - s] == theirs[-1 - s]:
-        s += 1
-    prefix, suffix = ours[:p], ours[len(ours) - s:]
-    ours_new, theirs_new = ours[p:len(ours) - s], theirs[p:len(theirs) - s]
+    prefix, ours_new, theirs_new, suffix = _split_common(ours, theirs)
     # Every base line must survive, unchanged by either side (up to a separator both added):
     # otherwise a side replaced something, and replacing is not inserting.
     if not _is_subsequence([_bare(x) for x in base], [_bare(x) for x in prefix + suffix]):
@@ -217,6 +210,17 @@ def union_of_insertions(conflict: FileConflict, hunk: ConflictHunk) -> Optional[
                               (len(ours_new), len(theirs_new)), exact):
         return None
     return lines
+
+
+def _split_common(ours: list[str], theirs: list[str]):
+    """(common prefix, ours' middle, theirs' middle, common suffix) of two line lists."""
+    p = 0
+    while p < min(len(ours), len(theirs)) and ours[p] == theirs[p]:
+        p += 1
+    s = 0
+    while s < min(len(ours), len(theirs)) - p and ours[-1 - s] == theirs[-1 - s]:
+        s += 1
+    return ours[:p], ours[p:len(ours) - s], theirs[p:len(theirs) - s], ours[len(ours) - s:]
 
 
 def _bare(line: str) -> str:
@@ -430,9 +434,14 @@ def _merge_block(texts, bodies, regions) -> str:
         else:
             raise _NoMerge(f"both sides changed {name}")
     out = []
+    placed = set()
     for line in skeleton:
         if line.startswith("\0def:"):
-            out.append(merged_defs[line[5:].rstrip("\n")])
+            name = line[5:].rstrip("\n")
+            if name in placed:
+                raise _NoMerge(f"{name} would be defined twice")
+            placed.add(name)
+            out.append(merged_defs[name])
         else:
             out.append(line)
     return "".join(out)
@@ -467,14 +476,7 @@ def _merge_skeleton(base, ours, theirs) -> list[str]:
 
 
 def _placeholder_union(base, ours, theirs) -> Optional[list[str]]:
-    p = 0
-    while p < min(len(ours), len(theirs)) and ours[p] == theirs[p]:
-        p += 1
-    s = 0
-    while s < min(len(ours), len(theirs)) - p and ours[-1 - s] == theirs[-1 - s]:
-        s += 1
-    prefix, suffix = ours[:p], ours[len(ours) - s:]
-    o_new, t_new = ours[p:len(ours) - s], theirs[p:len(theirs) - s]
+    prefix, o_new, t_new, suffix = _split_common(ours, theirs)
     if not _is_subsequence(base, prefix + suffix):
         return None
     if all(_is_entry("python-import", x) for x in o_new + t_new):

@@ -50,11 +50,7 @@ class CommandPanelist:
         if process.returncode != 0:
             last = (err.strip().splitlines() or [""])[-1][:200]
             return abstain(self.name, self.redact(f"exited with {process.returncode}: {last}"), error=True)
-        proposal = parse_answer(self.name, out, context, history)
-        return Proposal(panelist=proposal.panelist, resolutions=proposal.resolutions,
-                        confidence=proposal.confidence, rationale=self.redact(proposal.rationale),
-                        endorses=proposal.endorses, objections=tuple(self.redact(o) for o in proposal.objections),
-                        error=self.redact(proposal.error) if proposal.error else None)
+        return parse_answer(self.name, out, context, history).redacted(self.redact)
 
 
 def _kill_group(process: subprocess.Popen) -> None:

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import string
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Mapping, Optional, Sequence
 
 from ..validate import validate_text
@@ -107,7 +107,7 @@ def _ask(panel: Sequence[Resolver], context: ConflictContext, history: tuple[Rou
             redact = getattr(resolver, "redact", lambda text: text)
             return abstain(resolver.name, redact(f"failed: {type(exc).__name__}: {exc}"), error=True)
         if proposal.panelist != resolver.name:   # a panelist speaks only for itself
-            proposal = Proposal(**{**proposal.__dict__, "panelist": resolver.name})
+            proposal = replace(proposal, panelist=resolver.name)
         return proposal
 
     if not panel:

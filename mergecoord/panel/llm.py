@@ -69,7 +69,7 @@ class HttpPanelist:
         proposal = parse_answer(self.name, text, context, history)
         if proposal.error:
             log.warning("panelist %s abstains: %s", self.name, proposal.error)
-        return _redacted(proposal, self.redact)
+        return proposal.redacted(self.redact)
 
     def complete(self, system: str, user: str) -> str:
         """The model's text answer to one prompt."""
@@ -142,9 +142,3 @@ def _endpoint(kind: str, url: str) -> str:
         url += "/v1"
     return url + suffix
 
-
-def _redacted(proposal: Proposal, redact) -> Proposal:
-    return Proposal(panelist=proposal.panelist, resolutions=proposal.resolutions,
-                    confidence=proposal.confidence, rationale=redact(proposal.rationale),
-                    endorses=proposal.endorses, objections=tuple(redact(o) for o in proposal.objections),
-                    recused=proposal.recused, error=redact(proposal.error) if proposal.error else None)

@@ -6,8 +6,8 @@ engine sees only `Proposal`s and never asks which kind of panelist made one.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Mapping, Optional, Protocol, runtime_checkable
+from dataclasses import dataclass, field, replace
+from typing import Callable, Mapping, Optional, Protocol, runtime_checkable
 
 from .hunks import ConflictContext
 
@@ -34,6 +34,11 @@ class Proposal:
     @property
     def abstained(self) -> bool:
         return self.resolutions is None
+
+    def redacted(self, redact: Callable[[str], str]) -> "Proposal":
+        """The same proposal with `redact` applied to every text a human will read."""
+        return replace(self, rationale=redact(self.rationale), objections=tuple(redact(o) for o in self.objections),
+                       error=redact(self.error) if self.error else None)
 
 
 def abstain(panelist: str, reason: str, *, recused: bool = False, error: bool = False) -> Proposal:
