@@ -29,6 +29,26 @@ def conflict_marker_line(text: str, language: str = "text") -> int | None:
     return min(found) if found else None
 
 
+def parse_data(language: str, text: str):
+    """JSON or TOML text as data; ValueError when it does not parse. A JSON object that
+    repeats a key is refused too: one of the values would silently win."""
+    if language == "json":
+        return json.loads(text, object_pairs_hook=_unique_keys)
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(str(exc)) from None
+
+
+def _unique_keys(pairs):
+    seen = set()
+    for key, _ in pairs:
+        if key in seen:
+            raise ValueError(f"duplicate key {key!r}")
+        seen.add(key)
+    return dict(pairs)
+
+
 def validate_text(path: str, text: str) -> str | None:
     """None if `text` is a valid content for `path`, else a one-line reason."""
     language = language_of(path)
@@ -42,14 +62,9 @@ def validate_text(path: str, text: str) -> str | None:
             return f"python syntax error line {exc.lineno}: {exc.msg}"
         except ValueError as exc:          # e.g. null bytes
             return f"python source invalid: {exc}"
-    elif language == "json":
+    elif language in ("json", "toml"):
         try:
-            json.loads(text)
+            parse_data(language, text)
         except ValueError as exc:
-            return f"json error: {exc}"
-    elif language == "toml":
-        try:
-            tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            return f"toml error: {exc}"
+            return f"{language} error: {exc}"
     return None

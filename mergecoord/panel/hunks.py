@@ -78,6 +78,11 @@ class FileConflict:
             index += 1
         return "".join(out)
 
+    def render_one(self, index: int, choice: Choice) -> str:
+        """The file with hunk `index` as `choice` and every other hunk as main's side: what a
+        strategy parses to judge one hunk on its own."""
+        return self.render({h.index: (choice if h.index == index else "ours") for h in self.hunks})
+
     def marked(self) -> str:
         """The file with diff3-style conflict markers, as a human (or a model) reads it."""
         out: list[str] = []
