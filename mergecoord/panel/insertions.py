@@ -17,7 +17,7 @@ from typing import Optional
 from ..validate import parse_data
 from .hunks import ConflictHunk, FileConflict
 
-_BULLET = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+\S")
+_BULLET = re.compile(r"^\s*[-*+]\s+\S")   # numbered items would need renumbering: not mechanical
 
 
 def union_of_insertions(conflict: FileConflict, hunk: ConflictHunk) -> Optional[tuple[str, ...]]:
