@@ -185,8 +185,12 @@ class Runner:
             outcome.verify_output = check.output
             if not check.ok:
                 why = "timed out" if check.timed_out else f"exited {check.returncode}"
-                outcome.status = "failed"
-                outcome.detail = f"verify command {why}; main stays where it was"
+                # A panel's or the learning store's resolution that fails verification
+                # goes to a human; a clean merge or a human's choice that fails goes back.
+                machine = outcome.resolved_by in ("consensus", "learned")
+                outcome.status = "escalated" if machine else "failed"
+                outcome.detail = (f"verify command {why} on the {outcome.resolved_by} merge; "
+                                  "main stays where it was")
                 transcripts.save(self.central, entry.id, (outcome.transcript + "\n\n" if outcome.transcript else "")
                                  + f"[verify] {why}\n{check.output}")
                 return outcome
