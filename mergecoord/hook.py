@@ -101,7 +101,9 @@ def post_receive(central, lines):
     config = config_mod.load(central)
     updates = []
     for line in lines:
-        parts = line.split()
+        # "<old> <new> <ref>", split on plain spaces only: str.split() would also
+        # split a ref name at U+00A0 and the like, and drop that branch silently.
+        parts = line.split(" ", 2)
         if len(parts) == 3 and is_sha(parts[1]) and parts[2].startswith("refs/heads/"):
             old, new, ref = parts
             branch = ref[len("refs/heads/"):]
@@ -178,7 +180,8 @@ def main(argv=None):
     git_dir = os.environ.get("GIT_DIR", ".")
     central = Central(git_dir)
     # Ref names are bytes to git; one that is not UTF-8 must not break the hook.
-    lines = sys.stdin.buffer.read().decode("utf-8", "backslashreplace").splitlines()
+    # Lines end at "\n" only: splitlines() would cut a ref name at U+2028.
+    lines = [line for line in sys.stdin.buffer.read().decode("utf-8", "backslashreplace").split("\n") if line]
     try:
         if name == "post-receive":
             post_receive(central, lines)
