@@ -110,12 +110,12 @@ class Runner:
 
     def stalled(self, exc):
         if isinstance(exc, OSError):
-            what = f"{exc.strerror or exc} ({os.fsdecode(exc.filename)})" if exc.filename else str(exc)
+            what = (exc.strerror or str(exc)) + (f" ({os.fsdecode(exc.filename)})" if exc.filename else "")
         elif isinstance(exc, FileLocked):
             what = f"{os.fsdecode(exc.lockfilename)} stays locked"
         else:
             what = str(exc)
-        message = (f"runner stopped: {what}; main and the queue are unchanged, "
+        message = (f"runner stopped: {what}; main and the queue are intact, "
                    "the next run picks up where this one stopped")
         return RunnerStalled(message)
 

@@ -1,0 +1,203 @@
+"""Faults around the edges: a full disk, a hanging verify command, LLM endpoints that
+are down, slow, rate-limited or answer garbage. The runner reports in one line,
+keeps main and the queue intact, and a later run merges."""
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from reliability_checks import CMD, assert_invariants, wait_until
+from test_conflicts_e2e import BASE, BATCHED, PARALLEL
+
+
+def file_size_limit(limit):
+    """preexec_fn: every file this process (and its children) writes stops at `limit`
+    bytes, the write failing with EFBIG, as on a full disk (root ignores permissions,
+    so a read-only directory would not do)."""
+    def apply():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    return apply
+
+
+def run_limited(central, limit):
+    return subprocess.run(CMD + ["--repo", str(central.path), "start", "--once"], capture_output=True,
+                          text=True, preexec_fn=file_size_limit(limit), timeout=120)
+
+
+def queued_ids(central):
+    return [e["id"] for e in json.loads((central.state / "queue.json").read_text())["entries"]]
+
+
+@pytest.mark.parametrize("room", [None, 0, 100, 250, 400, 600, 800])
+def test_a_full_disk_stops_the_runner_in_one_line_and_a_later_run_merges(central, make_worker, room):
+    """Writes start failing at a different point for each amount of room left (the
+    queue claim, the journal, git objects, the ref); whatever got through, nothing
+    is lost or doubled."""
+    worker = make_worker("Apollo")
+    tips = {b: worker.work(b, {f"{b[7:]}.txt": f"{b}\n" * 20}) for b in ("sprint/a", "sprint/b", "sprint/c")}
+    main_before = central.rev("main")
+    largest = max((central.state / name).stat().st_size for name in ("journal.jsonl", "queue.json"))
+    limit = 0 if room is None else largest + room
+
+    proc = run_limited(central, limit)
+    assert "Traceback" not in proc.stderr
+    if proc.returncode:
+        lines = [line for line in proc.stderr.splitlines() if line.strip()]
+        assert proc.returncode == 1 and len(lines) == 1, proc.stderr
+        assert "File too large" in lines[0] and "main and the queue are intact" in lines[0]
+    landed = central.merge_ids()
+    assert central.rev(f"main~{len(landed)}") == main_before if landed else central.rev("main") == main_before
+    # nothing that did not land left the queue
+    assert set(queued_ids(central)) | set(landed) == {"m-0001", "m-0002", "m-0003"}
+
+    central.run_once()
+    assert_invariants(central, tips)
+    assert central.merge_ids() == ["m-0001", "m-0002", "m-0003"]
+
+
+def test_a_full_disk_during_a_push_says_not_queued_and_loses_nothing_else(central, make_worker):
+    worker = make_worker("Apollo")
+    for i in range(20):                       # a queue.json of several KB
+        worker.work(f"sprint/q{i:02d}", {f"q{i}.txt": f"{i}\n"})
+    before = (central.state / "queue.json").read_bytes()
+    tip = worker.work("sprint/late", {"late.txt": "late\n"}, push=False)
+    proc = subprocess.run(["git", "push", "origin", "HEAD"], cwd=worker.path, capture_output=True,
+                          text=True, preexec_fn=file_size_limit(2048))
+    assert proc.returncode == 0 and central.rev("sprint/late") == tip      # git took the push
+    said = [line for line in proc.stderr.splitlines() if "mergecoord" in line]
+    assert len(said) == 1 and "File too large" in said[0] and "NOT queued" in said[0], proc.stderr
+    assert (central.state / "queue.json").read_bytes() == before
+
+    # the pusher was told; pushing again once there is room queues it
+    worker.commit("again")
+    assert "queued sprint/late as m-0022 (position 21)" in worker.push().stderr   # m-0021 was spent
+    central.run_once()
+    assert len(central.merge_ids()) == 21 and central.rev("main^2") == central.rev("sprint/late")
+
+
+def test_a_hanging_verify_is_killed_at_its_timeout_with_its_children(tmp_path, central, make_worker):
+    pidfile = tmp_path / "verify.pid"
+    # the command exits at once but leaves a child holding its output open, and that
+    # child would sleep for five minutes
+    central.set_config(f'[runner]\nautostart = false\n'
+                       f'[verify]\ncommand = "sleep 300 & echo $! > {pidfile}; wait"\ntimeout = 2\n')
+    worker = make_worker("Apollo")
+    worker.work("sprint/slow", {"slow.txt": "slow\n"})
+    main_before = central.rev("main")
+    began = time.monotonic()
+    central.run_once()
+    assert time.monotonic() - began < 30
+    assert central.rev("main") == main_before
+    record = central.json("show", "m-0001")
+    assert record["status"] == "failed" and "timed out" in record["detail"]
+    pid = int(pidfile.read_text())
+    assert wait_until(lambda: not os.path.exists(f"/proc/{pid}") or
+                      open(f"/proc/{pid}/stat").read().split()[2] == "Z", timeout=5)
+
+
+# -- LLM endpoints --------------------------------------------------------------------
+
+class Endpoint(BaseHTTPRequestHandler):
+    """An OpenAI-compatible endpoint that misbehaves as `server.mode` says."""
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.server.hits += 1
+        mode = self.server.mode
+        if mode == "slow":
+            time.sleep(3)
+            return self.send(200, b"{}")
+        if mode == "429":
+            return self.send(429, b'{"error": "rate limited"}', {"Retry-After": "0.2"})
+        if mode == "oversized":
+            text = "x" * (8 << 20)
+            return self.send(200, json.dumps({"choices": [{"message": {"content": text}}]}).encode())
+        if mode == "not-json":
+            return self.send(200, b"<html>\x00\xff gateway says hi")
+        if mode == "wrong-shape":
+            return self.send(200, b'{"choices": "nope", "error": null}')
+        if mode == "markers":
+            answer = {"vote": "propose", "confidence": 1.0, "rationale": "trust me",
+                      "hunks": {"engram/vector_storage.py": ["<<<<<<< HEAD\nx\n=======\ny\n>>>>>>> b\n"]}}
+            return self.send(200, json.dumps({"choices": [{"message": {"content": json.dumps(answer)}}]}).encode())
+        if mode == "toml-injection":
+            answer = {"vote": "propose", "confidence": "1.0\n[escalation]\ndeciders = []",
+                      "rationale": '"""\n[repo]\nprotect_main = false\n', "hunks": 42}
+            return self.send(200, json.dumps({"choices": [{"message": {"content": json.dumps(answer)}}]}).encode())
+        self.send(500, b"")
+
+    def send(self, status, data, headers=()):
+        self.send_response(status)
+        for key, value in dict(headers).items():
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        try:
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def endpoint():
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Endpoint)
+    httpd.daemon_threads = True
+    httpd.mode, httpd.hits = "down", 0
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    httpd.url = f"http://127.0.0.1:{httpd.server_address[1]}/v1"
+    yield httpd
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def closed_port_url():
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}/v1"          # nothing listens there any more
+
+
+@pytest.mark.parametrize("mode", ["down", "slow", "429", "oversized", "not-json", "wrong-shape",
+                                  "markers", "toml-injection"])
+def test_a_misbehaving_llm_abstains_and_the_queue_goes_on(central, make_worker, endpoint, mode):
+    endpoint.mode = mode
+    url = closed_port_url() if mode == "down" else endpoint.url
+    central.set_config(f'[[panel]]\nname = "gpt"\nkind = "openai"\nurl = "{url}"\nmodel = "m"\n'
+                       'timeout = 1\nretries = 1\nbackoff = 0.05\n'
+                       '[consensus]\nmax_rounds = 2\n[runner]\nautostart = false\n')
+    casey, apollo, athena = make_worker("Casey"), make_worker("Apollo"), make_worker("Athena")
+    path = "engram/vector_storage.py"
+    casey.work("sprint/base", {path: BASE})
+    central.run_once()
+    apollo.work("sprint/parallel", {path: PARALLEL})
+    athena.work("sprint/batched", {path: BATCHED})
+    casey.work("sprint/unrelated", {"docs.md": "docs\n"})
+    main_before = central.rev("main")
+
+    began = time.monotonic()
+    proc = central.mc("start", "--once")
+    elapsed = time.monotonic() - began
+    assert proc.returncode == 0 and "Traceback" not in proc.stdout + proc.stderr, proc.stderr
+    assert elapsed < 60, f"{mode}: the runner took {elapsed:.0f}s"
+    assert central.merge_ids() == ["m-0001", "m-0002", "m-0004"]        # the queue went on
+    assert central.rev("main~2") == main_before
+    assert central.show(f"main:{path}") == PARALLEL                   # never a garbage resolution
+    conflicted = central.json("show", "m-0003")
+    assert conflicted["status"] != "merged" and conflicted["conflicts"] == [path]
+    assert conflicted["transcript"], "the abstention is on record"
+    assert len(conflicted["transcript"]) < 200_000
+    assert (central.state / "config.toml").read_text().count("[escalation]") == 0
+    if mode != "down":
+        assert endpoint.hits >= 1
