@@ -127,3 +127,16 @@ def human_clone(tmp_path, central, name="casey-review"):
     path = tmp_path / name
     git("clone", "-q", str(central.path), str(path))
     return path
+
+
+def push_answer(clone, decision_id, text, **env):
+    """A hand-made answer: a commit holding `text` as answer.toml, pushed with plain git."""
+    blob = git("hash-object", "-w", "--stdin", cwd=clone, input=text).stdout.strip()
+    tree = git("mktree", cwd=clone, input=f"100644 blob {blob}\tanswer.toml\n").stdout.strip()
+    commit = git("commit-tree", tree, "-m", "answer", cwd=clone).stdout.strip()
+    return git("push", "origin", f"+{commit}:refs/mergecoord/answers/{decision_id}", cwd=clone, check=False,
+               env=tool_env(**env))
+
+
+def mergecoord_lines(stderr):
+    return [line.split("mergecoord: ", 1)[1].strip() for line in stderr.splitlines() if "mergecoord: " in line]
