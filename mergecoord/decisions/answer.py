@@ -13,13 +13,12 @@ import os
 
 from .. import tomlw
 from ..errors import UserError
+from ..hook import ANSWERS as ANSWERS_REF, MAX_ANSWER_BYTES
 from ..state import decisions, journal, queue
 
-MAX_ANSWER_BYTES = 64 * 1024
 MAX_RATIONALE = 4000
 ANSWER_KEYS = {"choice", "files", "rationale"}
 REJECT = "reject"
-ANSWERS_REF = "refs/mergecoord/answers/"
 
 
 class AnswerError(UserError):

@@ -15,7 +15,9 @@ from dulwich.objects import Blob
 from .. import resolution
 from ..merge import merge_commits
 from ..merge.engine import MergeResult
+from ..panel.hunks import file_conflict
 from ..state import decisions
+from ..validate import validate_text
 
 SIDES = {"A": "ours", "B": "theirs"}
 
@@ -104,34 +106,14 @@ def _text(store, side):
 
 def render_side(path, base, ours, theirs, side):
     """The file with `side` taken in every conflicted hunk and every other change of both
-    sides kept, as the panel's FileConflict.render does."""
-    try:
-        from ..panel.hunks import file_conflict
-    except ImportError:   # the panel has not landed in this checkout: the same merge3 walk
-        import merge3
-
-        lines = lambda text: text.splitlines(keepends=True)
-        out = []
-        for group in merge3.Merge3(lines(base), lines(ours), lines(theirs)).merge_groups():
-            if group[0] == "conflict":
-                out.extend(group[2] if side == "ours" else group[3])
-            else:
-                out.extend(group[1])
-        return "".join(out)
+    sides kept."""
     conflict = file_conflict(path, base, ours, theirs)
     return conflict.render({hunk.index: side for hunk in conflict.hunks})
 
 
 def invalid(texts):
-    try:
-        from ..validate import validate_text
-    except ImportError:
-        validate_text = None
     for path, text in sorted(texts.items()):
-        if validate_text is not None:
-            problem = validate_text(path, text)
-        else:
-            problem = "conflict markers left" if "\n<<<<<<< " in "\n" + text else None
+        problem = validate_text(path, text)
         if problem:
             return f"{path}: {problem}"
     return None

@@ -1,0 +1,215 @@
+"""git merge-decide as a human uses it: on a terminal, in the bare repo, per file, reject."""
+
+import json
+import os
+import select
+import subprocess
+import sys
+import time
+import tomllib
+
+from conftest import git
+from decide_story import (ENDPOINTS, NUMA_ENDPOINTS, STORAGE, configure, escalate, human_clone, merge_decide,
+                          seed_main, tool_env)
+
+
+class Terminal:
+    """A real subprocess on a pseudo-terminal: what it prints, and typing into it."""
+
+    def __init__(self, args, cwd, env):
+        self.master, slave = os.openpty()
+        self.proc = subprocess.Popen(args, cwd=cwd, env=env, stdin=slave, stdout=slave, stderr=slave,
+                                     close_fds=True, start_new_session=True)
+        os.close(slave)
+        self.output = ""
+
+    def read_until(self, text, timeout=20.0):
+        deadline = time.monotonic() + timeout
+        while text not in self.output:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"{text!r} never appeared; got:\n{self.output}")
+            ready, _, _ = select.select([self.master], [], [], left)
+            if ready:
+                try:
+                    chunk = os.read(self.master, 4096)
+                except OSError:
+                    chunk = b""
+                if not chunk:
+                    raise AssertionError(f"{text!r} never appeared before exit; got:\n{self.output}")
+                self.output += chunk.decode("utf-8", "replace")
+        return self.output
+
+    def type(self, line):
+        os.write(self.master, (line + "\n").encode())
+
+    def finish(self, timeout=20.0):
+        code = self.proc.wait(timeout)
+        try:
+            while True:
+                chunk = os.read(self.master, 4096)
+                if not chunk:
+                    break
+                self.output += chunk.decode("utf-8", "replace")
+        except OSError:
+            pass
+        os.close(self.master)
+        return code
+
+
+def test_interactive_on_a_terminal_shows_the_box_and_takes_one_keystroke(central, make_worker, tmp_path):
+    configure(central)
+    escalate(central, make_worker)
+    clone = human_clone(tmp_path, central)
+    term = Terminal(["git", "merge-decide"], clone, tool_env(GL_USER="casey"))
+    screen = term.read_until("Choose [A/B]: ")
+    assert "╔" in screen and "HUMAN MERGE DECISION NEEDED" in screen and "╚" in screen
+    assert f"File: {STORAGE}" in screen
+    assert "AI Vote: 0 for A, 0 for B, 0 abstain" in screen
+    assert "[A] Apollo's approach:" in screen and "Optimized vector search with parallel processing" in screen
+    assert "[B] Athena's approach:" in screen and "+ Pros:" in screen and "- Cons:" in screen
+    box = [line for line in screen.splitlines() if line.startswith("║")]
+    assert len({len(line.rstrip()) for line in box if "🤖" not in line}) == 1     # the box is square
+    term.type("d")
+    term.read_until("query_batch")
+    term.read_until("Choose [A/B]: ", timeout=5)
+    term.type("Q")
+    assert term.finish() == 0
+    assert "nothing decided" in term.output
+
+    term = Terminal(["git", "merge-decide"], clone, tool_env(GL_USER="casey"))
+    term.read_until("Choose [A/B]: ")
+    term.type("x")
+    term.read_until("invalid choice 'X'")
+    term.type("b")
+    term.read_until("Rationale (optional): ")
+    term.type("compression wins at scale")
+    assert term.finish() == 0, term.output
+    assert "decision d-0001 answered B by casey" in term.output
+    doc = tomllib.loads((central.state / "decisions" / "d-0001.toml").read_text())
+    assert doc["status"] == "decided"
+    assert doc["answer"]["rationale"] == "compression wins at scale"
+    assert doc["answer"]["decided_by"] == "casey"
+
+
+def test_interactive_asks_which_when_several_are_pending(central, make_worker, tmp_path):
+    configure(central)
+    seed_main(make_worker)
+    a, b, c = make_worker("Apollo"), make_worker("Athena"), make_worker("Hermes")
+    a.work("sprint/a", {STORAGE: "a\n"}, "storage, the A way")
+    b.work("sprint/b", {STORAGE: "b\n"}, "storage, the B way")
+    c.work("sprint/c", {STORAGE: "c\n"}, "storage, the C way")
+    central.run_once()
+    # in the bare repository itself, through the executable that git runs
+    term = Terminal([os.path.join(os.path.dirname(sys.executable), "git-merge-decide")], central.path, tool_env())
+    screen = term.read_until("Which decision? [1-2]: ")
+    assert "1. d-0001" in screen and "2. d-0002" in screen
+    term.type("2")
+    screen = term.read_until("Choose [A/B]: ")
+    assert "Decision: d-0002" in screen and "sprint/c" in screen
+    term.type("r")
+    term.read_until("Rationale (optional): ")
+    term.type("neither is ready")
+    assert term.finish() == 0, term.output
+    assert "recorded reject for d-0002" in term.output
+
+
+def test_without_a_terminal_the_bare_command_says_what_to_do(central, make_worker, tmp_path):
+    proc = merge_decide(human_clone(tmp_path, central))
+    assert proc.returncode == 2
+    assert proc.stderr == ("git merge-decide: not a terminal: use 'git merge-decide list' and "
+                           "'git merge-decide ID CHOICE'\n")
+
+
+def test_reject_sends_the_branch_back_to_its_worker(central, make_worker, tmp_path):
+    configure(central)
+    escalate(central, make_worker)
+    main_before = central.rev("main")
+    proc = merge_decide(central.path, "reject", "d-0001", "-m", "rework it on top of Apollo's cache")
+    assert proc.returncode == 0, proc.stderr
+    central.run_once()
+    assert central.rev("main") == main_before
+    merges = {row["branch"]: row for row in central.json("log")["merges"]}
+    assert merges["sprint/optimize-memory-storage"]["status"] == "rejected"
+    doc = tomllib.loads((central.state / "decisions" / "d-0001.toml").read_text())
+    assert doc["status"] == "rejected"
+    [task_file] = (central.state / "inbox" / "Athena").glob("t-*.toml")
+    task = tomllib.loads(task_file.read_text())
+    assert task["file"] == STORAGE and "sent sprint/optimize-memory-storage back unmerged" in task["feedback"]
+    assert "rework it on top of Apollo's cache" in task["feedback"]
+    assert not (central.state / "inbox" / "Apollo").exists()
+    listed = json.loads(merge_decide(central.path, "list", "--json").stdout)["decisions"]
+    assert [(d["id"], d["status"]) for d in listed] == [("d-0001", "rejected")]
+
+
+def test_per_file_choices_compact_and_with_file(central, make_worker, tmp_path):
+    configure(central)
+    text = (central.state / "config.toml").read_text()
+    central.set_config(text.replace(f'always_human = ["{STORAGE}"]', 'always_human = ["engram/*"]'))
+    seed_main(make_worker)
+    apollo, athena = make_worker("Apollo"), make_worker("Athena")
+    apollo.work("sprint/apollo", {STORAGE: "apollo storage\n", ENDPOINTS: "apollo endpoints\n"}, "apollo")
+    athena.work("sprint/athena", {STORAGE: "athena storage\n", ENDPOINTS: "athena endpoints\n"}, "athena")
+    central.run_once()
+    doc = tomllib.loads((central.state / "decisions" / "d-0001.toml").read_text())
+    assert doc["files"] == [ENDPOINTS, STORAGE]
+    clone = human_clone(tmp_path, central)
+    proc = merge_decide(clone, "d-0001", "AAB")
+    assert proc.returncode == 1 and "one letter per file like AB" in proc.stderr
+    proc = merge_decide(clone, "d-0001", "AB")
+    assert proc.returncode == 0, proc.stderr
+    central.run_once()
+    assert central.show(f"main:{ENDPOINTS}") == "apollo endpoints\n"
+    assert central.show(f"main:{STORAGE}") == "athena storage\n"
+    [task] = [tomllib.loads(p.read_text()) for p in (central.state / "inbox").rglob("t-*.toml")]
+    assert (task["worker"], task["file"]) == ("Apollo", STORAGE)
+
+
+def test_file_option_overrides_one_file(central, make_worker, tmp_path):
+    configure(central)
+    text = (central.state / "config.toml").read_text()
+    central.set_config(text.replace(f'always_human = ["{STORAGE}"]', 'always_human = ["engram/*"]'))
+    seed_main(make_worker)
+    apollo, athena = make_worker("Apollo"), make_worker("Athena")
+    apollo.work("sprint/apollo", {STORAGE: "apollo storage\n", ENDPOINTS: "apollo endpoints\n"}, "apollo")
+    athena.work("sprint/athena", {STORAGE: "athena storage\n", ENDPOINTS: "athena endpoints\n"}, "athena")
+    central.run_once()
+    proc = merge_decide(central.path, "d-0001", "B", "--file", f"{ENDPOINTS}=A")
+    assert proc.returncode == 0, proc.stderr
+    central.run_once()
+    assert central.show(f"main:{ENDPOINTS}") == "apollo endpoints\n"
+    assert central.show(f"main:{STORAGE}") == "athena storage\n"
+
+
+def test_modify_delete_conflict_takes_the_chosen_side(central, make_worker, tmp_path):
+    seed_main(make_worker)
+    apollo, athena = make_worker("Apollo"), make_worker("Athena")
+    apollo.branch("sprint/drop-endpoints")
+    apollo.git("rm", "-q", ENDPOINTS)
+    apollo.commit("endpoints move elsewhere")
+    apollo.push()
+    athena.work("sprint/stream", {ENDPOINTS: NUMA_ENDPOINTS, "notes.txt": "streaming\n"}, "stream responses")
+    central.run_once()
+    doc = tomllib.loads((central.state / "decisions" / "d-0001.toml").read_text())
+    assert doc["kinds"] == {ENDPOINTS: "modify/delete"}
+    assert "deletes engram/api/v1/endpoints.py" in doc["options"]["A"]["pros"]
+    proc = merge_decide(human_clone(tmp_path, central), "d-0001", "B")
+    assert proc.returncode == 0, proc.stderr
+    central.run_once()
+    assert central.show(f"main:{ENDPOINTS}") == NUMA_ENDPOINTS
+    assert central.show("main:notes.txt") == "streaming\n"
+
+
+def test_a_damaged_decision_file_is_reported_and_the_others_listed(central, make_worker, tmp_path):
+    configure(central)
+    escalate(central, make_worker)
+    (central.state / "decisions" / "d-0002.toml").write_text('id = "d-0002"\nstatus = \n')
+    proc = merge_decide(central.path, "list")
+    assert proc.returncode == 0
+    lines = proc.stdout.splitlines()
+    assert lines[0].startswith("d-0001  pending")
+    assert lines[1].startswith("d-0002  damaged   decision file d-0002.toml is damaged")
+    proc = merge_decide(central.path, "show", "d-0002")
+    assert proc.returncode == 1 and proc.stderr.startswith("git merge-decide: decision file d-0002.toml is damaged")
+    proc = central.mc("decide", "list", "--json")
+    assert [d["status"] for d in json.loads(proc.stdout)["decisions"]] == ["pending", "damaged"]
