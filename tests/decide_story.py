@@ -92,7 +92,8 @@ def seed_main(make_worker):
     """The project as the three workers find it."""
     casey = make_worker("Casey")
     casey.branch("main")
-    casey.commit("engram baseline", {STORAGE: BASE_STORAGE, ENDPOINTS: BASE_ENDPOINTS}, ready=False)
+    casey.commit("engram baseline", {STORAGE: BASE_STORAGE, ENDPOINTS: BASE_ENDPOINTS,
+                                     "engram/api/v1/__init__.py": ""}, ready=False)
     casey.push("HEAD:main")
     return casey
 

@@ -9,7 +9,7 @@ from decide_story import (APOLLO_STORAGE, ATHENA_STORAGE, ENDPOINTS, EXPECTED_MA
 
 
 def test_a_human_in_a_clone_decides_b_and_the_runner_applies_it(central, make_worker, tmp_path):
-    configure(central)
+    # No always_human here: the built-in panel sits, cannot agree, and escalates.
     apollo, athena, numa = escalate(central, make_worker)
 
     # Apollo's and Numa's work is on main; Athena's waits for a human.
@@ -29,6 +29,12 @@ def test_a_human_in_a_clone_decides_b_and_the_runner_applies_it(central, make_wo
     assert doc["options"]["A"]["summary"] == "Optimized vector search with parallel processing"
     assert doc["options"]["B"]["summary"] == "Optimized memory storage with batch operations"
     assert doc["kinds"] == {STORAGE: "content"}
+    assert doc["reason"].startswith("no confident consensus after 1 round(s)")
+    assert doc["vote"]["tally"] == {"A": 0, "B": 0, "abstain": 1}
+    assert "both sides changed search" in doc["vote"]["comment"]
+    assert doc["options"]["A"]["pros"][0] == "already on main"
+    assert any(p.startswith("smaller change: ") and p.endswith("lines in the conflicted hunks")
+               for p in doc["options"]["B"]["pros"])
 
     # A human, in their own clone, sees it and answers B.
     clone = human_clone(tmp_path, central)

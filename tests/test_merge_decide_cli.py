@@ -148,8 +148,8 @@ def test_per_file_choices_compact_and_with_file(central, make_worker, tmp_path):
     central.set_config(text.replace(f'always_human = ["{STORAGE}"]', 'always_human = ["engram/*"]'))
     seed_main(make_worker)
     apollo, athena = make_worker("Apollo"), make_worker("Athena")
-    apollo.work("sprint/apollo", {STORAGE: "apollo storage\n", ENDPOINTS: "apollo endpoints\n"}, "apollo")
-    athena.work("sprint/athena", {STORAGE: "athena storage\n", ENDPOINTS: "athena endpoints\n"}, "athena")
+    apollo.work("sprint/apollo", {STORAGE: "STORAGE = 'apollo'\n", ENDPOINTS: "ENDPOINTS = 'apollo'\n"}, "apollo")
+    athena.work("sprint/athena", {STORAGE: "STORAGE = 'athena'\n", ENDPOINTS: "ENDPOINTS = 'athena'\n"}, "athena")
     central.run_once()
     doc = tomllib.loads((central.state / "decisions" / "d-0001.toml").read_text())
     assert doc["files"] == [ENDPOINTS, STORAGE]
@@ -159,10 +159,11 @@ def test_per_file_choices_compact_and_with_file(central, make_worker, tmp_path):
     proc = merge_decide(clone, "d-0001", "AB")
     assert proc.returncode == 0, proc.stderr
     central.run_once()
-    assert central.show(f"main:{ENDPOINTS}") == "apollo endpoints\n"
-    assert central.show(f"main:{STORAGE}") == "athena storage\n"
-    [task] = [tomllib.loads(p.read_text()) for p in (central.state / "inbox").rglob("t-*.toml")]
-    assert (task["worker"], task["file"]) == ("Apollo", STORAGE)
+    assert central.show(f"main:{ENDPOINTS}") == "ENDPOINTS = 'apollo'\n"
+    assert central.show(f"main:{STORAGE}") == "STORAGE = 'athena'\n"
+    tasks = sorted((t["worker"], t["file"]) for t in
+                   (tomllib.loads(p.read_text()) for p in (central.state / "inbox").rglob("t-*.toml")))
+    assert tasks == [("Apollo", STORAGE), ("Athena", ENDPOINTS)]
 
 
 def test_file_option_overrides_one_file(central, make_worker, tmp_path):
@@ -171,14 +172,14 @@ def test_file_option_overrides_one_file(central, make_worker, tmp_path):
     central.set_config(text.replace(f'always_human = ["{STORAGE}"]', 'always_human = ["engram/*"]'))
     seed_main(make_worker)
     apollo, athena = make_worker("Apollo"), make_worker("Athena")
-    apollo.work("sprint/apollo", {STORAGE: "apollo storage\n", ENDPOINTS: "apollo endpoints\n"}, "apollo")
-    athena.work("sprint/athena", {STORAGE: "athena storage\n", ENDPOINTS: "athena endpoints\n"}, "athena")
+    apollo.work("sprint/apollo", {STORAGE: "STORAGE = 'apollo'\n", ENDPOINTS: "ENDPOINTS = 'apollo'\n"}, "apollo")
+    athena.work("sprint/athena", {STORAGE: "STORAGE = 'athena'\n", ENDPOINTS: "ENDPOINTS = 'athena'\n"}, "athena")
     central.run_once()
     proc = merge_decide(central.path, "d-0001", "B", "--file", f"{ENDPOINTS}=A")
     assert proc.returncode == 0, proc.stderr
     central.run_once()
-    assert central.show(f"main:{ENDPOINTS}") == "apollo endpoints\n"
-    assert central.show(f"main:{STORAGE}") == "athena storage\n"
+    assert central.show(f"main:{ENDPOINTS}") == "ENDPOINTS = 'apollo'\n"
+    assert central.show(f"main:{STORAGE}") == "STORAGE = 'athena'\n"
 
 
 def test_modify_delete_conflict_takes_the_chosen_side(central, make_worker, tmp_path):
@@ -213,3 +214,23 @@ def test_a_damaged_decision_file_is_reported_and_the_others_listed(central, make
     assert proc.returncode == 1 and proc.stderr.startswith("git merge-decide: decision file d-0002.toml is damaged")
     proc = central.mc("decide", "list", "--json")
     assert [d["status"] for d in json.loads(proc.stdout)["decisions"]] == ["pending", "damaged"]
+
+
+def test_a_choice_that_does_not_validate_goes_back_to_the_human(central, make_worker, tmp_path):
+    configure(central)
+    seed_main(make_worker)
+    apollo, athena = make_worker("Apollo"), make_worker("Athena")
+    apollo.work("sprint/apollo", {STORAGE: "def search(:\n"}, "half-finished")
+    athena.work("sprint/athena", {STORAGE: "def search(q):\n    return q\n"}, "finished")
+    central.run_once()
+    main_before = central.rev("main")
+    assert merge_decide(central.path, "d-0001", "A").returncode == 0
+    central.run_once()
+    assert central.rev("main") == main_before
+    doc = tomllib.loads((central.state / "decisions" / "d-0001.toml").read_text())
+    assert doc["status"] == "pending" and "answer" not in doc
+    assert doc["failed_answer"]["choice"] == "A"
+    assert doc["apply_error"].startswith(f"the chosen side does not validate: {STORAGE}: python syntax error")
+    assert merge_decide(central.path, "d-0001", "B").returncode == 0
+    central.run_once()
+    assert central.show(f"main:{STORAGE}") == "def search(q):\n    return q\n"

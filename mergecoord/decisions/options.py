@@ -25,28 +25,18 @@ def line_changes(base, text):
     return added, removed
 
 
-def _blob_text(store, side):
-    if side is None:
-        return None
-    data = store[side.sha].data
-    if b"\0" in data[:8000]:
-        return None
-    return data.decode("utf-8", "replace")
-
-
-def side_stats(store, conflicts):
-    """{"A": (added, removed), "B": (...)} over the text conflicts, or {} when not comparable."""
+def hunk_stats(files):
+    """{"A": (added, removed), "B": (...)} over the conflicted hunks of `files` (FileConflicts):
+    how much each side changed exactly where they collide."""
     totals = {"A": [0, 0], "B": [0, 0]}
-    for c in conflicts:
-        base = _blob_text(store, c.base) if c.base else ""
-        for label, side in (("A", c.ours), ("B", c.theirs)):
-            text = _blob_text(store, side)
-            if text is None or base is None:
-                return {}
-            a, r = line_changes(base, text)
-            totals[label][0] += a
-            totals[label][1] += r
-    return {k: tuple(v) for k, v in totals.items()}
+    for conflict in files:
+        for hunk in conflict.hunks:
+            base = "".join(hunk.base)
+            for label, lines in (("A", hunk.ours), ("B", hunk.theirs)):
+                added, removed = line_changes(base, "".join(lines))
+                totals[label][0] += added
+                totals[label][1] += removed
+    return {k: tuple(v) for k, v in totals.items()} if files else {}
 
 
 def structural_facts(conflicts):
@@ -96,7 +86,7 @@ def build(store, entry, outcome, merge):
         except KeyError:
             theirs_message = ""
     conflicts = list(merge.conflicts) if merge is not None else []
-    stats = side_stats(store, [c for c in conflicts if c.kind == "content" and c.ours and c.theirs])
+    stats = hunk_stats(outcome.files or _text_conflicts(store, merge))
     structure = structural_facts(conflicts)
     backed = panel_facts(outcome.panel)
     threshold = getattr(outcome.panel, "threshold", None)
@@ -111,7 +101,7 @@ def build(store, entry, outcome, merge):
         if stats:
             added, removed = stats[label]
             o_added, o_removed = stats[other]
-            size = f"+{added} -{removed} lines in the conflicted files"
+            size = f"+{added} -{removed} lines in the conflicted hunks"
             if added + removed < o_added + o_removed:
                 pros.append(f"smaller change: {size}")
             elif added + removed > o_added + o_removed:
@@ -149,6 +139,12 @@ def build(store, entry, outcome, merge):
             "pros": pros, "cons": cons, "panelists": list(supporters),
             "texts": dict(candidate.resolutions)}
     return options
+
+
+def _text_conflicts(store, merge):
+    from ..resolution import conflict_files
+
+    return (conflict_files(store, merge) or []) if merge is not None and merge.conflicts else []
 
 
 def vote(outcome):
