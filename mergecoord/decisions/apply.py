@@ -60,7 +60,8 @@ def prepare(runner, entry, main, sha):
     if uncovered:
         return send_back_to_panel(runner, entry, main, sha, doc, merge, tree, uncovered, texts)
     return MergeOutcome("ready", resolved_by="human", tree=tree, merge=merge, decision=doc["id"],
-                        conflicts=[c.path for c in merge.conflicts], resolutions=texts)
+                        conflicts=[c.path for c in merge.conflicts], resolutions=texts,
+                        files=resolution.conflict_files(runner.store, merge) or [])
 
 
 def choose(store, doc, conflict, letter):

@@ -125,10 +125,8 @@ def build(store, entry, outcome, merge):
         if candidate.label in options:
             continue
         supporters = tuple(candidate.supporters)
-        pros = [f"backed by {', '.join(supporters)} ({candidate.confidence:.0%} confidence)"] if supporters \
-            else ["proposed by the panel"]
-        pros += [r for r in backed.get(candidate.label, ((), []))[1] if r not in pros]
-        pros.append("combines both sides rather than dropping one")
+        pros = [f"{candidate.confidence:.0%} confidence from the panel"]
+        pros += backed.get(candidate.label, ((), []))[1] or [f"backed by {name}" for name in supporters]
         cons = []
         if threshold is not None:
             cons.append(f"below the panel's confidence threshold ({threshold:.0%})")
