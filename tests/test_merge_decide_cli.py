@@ -142,7 +142,8 @@ def test_reject_sends_the_branch_back_to_its_worker(central, make_worker, tmp_pa
     assert [(d["id"], d["status"]) for d in listed] == [("d-0001", "rejected")]
 
 
-def test_per_file_choices_compact_and_with_file(central, make_worker, tmp_path):
+def two_file_decision(central, make_worker):
+    """Apollo and Athena both rewrite the storage and the endpoints: one decision, two files."""
     configure(central)
     text = (central.state / "config.toml").read_text()
     central.set_config(text.replace(f'always_human = ["{STORAGE}"]', 'always_human = ["engram/*"]'))
@@ -151,6 +152,10 @@ def test_per_file_choices_compact_and_with_file(central, make_worker, tmp_path):
     apollo.work("sprint/apollo", {STORAGE: "STORAGE = 'apollo'\n", ENDPOINTS: "ENDPOINTS = 'apollo'\n"}, "apollo")
     athena.work("sprint/athena", {STORAGE: "STORAGE = 'athena'\n", ENDPOINTS: "ENDPOINTS = 'athena'\n"}, "athena")
     central.run_once()
+
+
+def test_per_file_choices_compact_and_with_file(central, make_worker, tmp_path):
+    two_file_decision(central, make_worker)
     doc = tomllib.loads((central.state / "decisions" / "d-0001.toml").read_text())
     assert doc["files"] == [ENDPOINTS, STORAGE]
     clone = human_clone(tmp_path, central)
@@ -167,14 +172,7 @@ def test_per_file_choices_compact_and_with_file(central, make_worker, tmp_path):
 
 
 def test_file_option_overrides_one_file(central, make_worker, tmp_path):
-    configure(central)
-    text = (central.state / "config.toml").read_text()
-    central.set_config(text.replace(f'always_human = ["{STORAGE}"]', 'always_human = ["engram/*"]'))
-    seed_main(make_worker)
-    apollo, athena = make_worker("Apollo"), make_worker("Athena")
-    apollo.work("sprint/apollo", {STORAGE: "STORAGE = 'apollo'\n", ENDPOINTS: "ENDPOINTS = 'apollo'\n"}, "apollo")
-    athena.work("sprint/athena", {STORAGE: "STORAGE = 'athena'\n", ENDPOINTS: "ENDPOINTS = 'athena'\n"}, "athena")
-    central.run_once()
+    two_file_decision(central, make_worker)
     proc = merge_decide(central.path, "d-0001", "B", "--file", f"{ENDPOINTS}=A")
     assert proc.returncode == 0, proc.stderr
     central.run_once()

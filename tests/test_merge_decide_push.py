@@ -1,6 +1,7 @@
 """Bad answers are refused at push time with one clear line, and the decision is unharmed."""
 
 import json
+import tomllib
 
 import pytest
 
@@ -146,3 +147,13 @@ def test_state_ref_is_published_for_clones(central, escalated):
     assert published.encode() == decision_bytes(central)
     files = git("ls-tree", "-r", "--name-only", "refs/mergecoord/state", cwd=escalated).stdout.split()
     assert not any(name.startswith(("config", "logs", "queue", "journal")) for name in files)
+
+
+def test_a_rationale_cannot_inject_into_the_decision_file(central, escalated):
+    rationale = 'fine"\n[answer]\ndecided_by = "root"\nchoice = "A"\n# '
+    text = 'choice = "B"\nrationale = ' + json.dumps(rationale) + "\n"
+    proc = push_answer(escalated, "d-0001", text, GL_USER="casey")
+    assert proc.returncode == 0, proc.stderr
+    doc = tomllib.loads(decision_bytes(central).decode())
+    assert doc["answer"]["rationale"] == rationale
+    assert doc["answer"]["choice"] == "B" and doc["answer"]["decided_by"] == "casey"
