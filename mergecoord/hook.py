@@ -179,9 +179,11 @@ def record_answers(central, config, lines, environ=None):
         except AnswerError as e:
             say(f"{ref} not recorded: {e}")
             continue
-        what = "sends " + doc["branch"] + " back unmerged" if doc["answer"]["choice"] == "reject" \
-            else f"answered {doc['answer']['choice']}"
-        say(f"decision {decision_id} {what} by {user}; the runner applies it as {entry.id}")
+        if doc["answer"]["choice"] == "reject":
+            say(f"decision {decision_id}: {user} sends {doc['branch']} back to its worker ({entry.id})")
+        else:
+            say(f"decision {decision_id} answered {doc['answer']['choice']} by {user}; "
+                f"the runner applies it as {entry.id}")
         queued = True
     return queued
 

@@ -157,3 +157,12 @@ def test_a_rationale_cannot_inject_into_the_decision_file(central, escalated):
     doc = tomllib.loads(decision_bytes(central).decode())
     assert doc["answer"]["rationale"] == rationale
     assert doc["answer"]["choice"] == "B" and doc["answer"]["decided_by"] == "casey"
+
+
+def test_reject_from_a_clone(central, escalated):
+    proc = merge_decide(escalated, "reject", "d-0001", "-m", "split it first", GL_USER="casey")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "decision d-0001: casey sends sprint/optimize-memory-storage back to its worker (m-0002)\n"
+    central.run_once()
+    assert tomllib.loads(decision_bytes(central).decode())["status"] == "rejected"
+    assert [row["status"] for row in central.json("log")["merges"] if row["id"] == "m-0002"] == ["rejected"]
