@@ -15,12 +15,20 @@ from . import answer
 STATE = "refs/mergecoord/state"
 
 
+def git_error(stderr):
+    """The line of git's stderr that says what went wrong."""
+    lines = [line.strip() for line in stderr.strip().splitlines() if line.strip()]
+    for line in lines:
+        if line.startswith(("fatal: ", "error: ")):
+            return line.split(": ", 1)[1]
+    return lines[-1] if lines else "unknown error"
+
+
 def git(workdir, *args, input=None, check=True):
     proc = subprocess.run(["git", *args], cwd=workdir, capture_output=True, text=True, input=input,
                           errors="replace")
     if check and proc.returncode:
-        detail = (proc.stderr.strip().splitlines() or [""])[-1]
-        raise UserError(f"git {args[0]} failed: {detail}")
+        raise UserError(f"git {args[0]} failed: {git_error(proc.stderr)}")
     return proc
 
 
@@ -43,8 +51,7 @@ class RemoteDecisions:
         self.workdir, self.remote = workdir, remote
         proc = git(workdir, "fetch", "-q", "--prune", remote, "+refs/mergecoord/*:refs/mergecoord/*", check=False)
         if proc.returncode:
-            detail = (proc.stderr.strip().splitlines() or ["unknown error"])[-1]
-            raise UserError(f"could not fetch refs/mergecoord/* from {remote}: {detail}")
+            raise UserError(f"could not fetch refs/mergecoord/* from {remote}: {git_error(proc.stderr)}")
 
     def answered(self):
         out = git(self.workdir, "for-each-ref", "--format=%(refname)", answer.ANSWERS_REF).stdout
@@ -101,6 +108,5 @@ class RemoteDecisions:
         proc = git(self.workdir, "push", "--porcelain", self.remote, f"+{commit}:{ref}", check=False)
         said = remote_lines(proc.stderr)
         if proc.returncode:
-            raise UserError(said[0] if said else
-                            f"push to {self.remote} failed: {(proc.stderr.strip().splitlines() or [''])[-1]}")
+            raise UserError(said[0] if said else f"push to {self.remote} failed: {git_error(proc.stderr)}")
         return said[-1] if said else f"pushed the answer to {ref} on {self.remote}"
