@@ -166,3 +166,14 @@ def test_reject_from_a_clone(central, escalated):
     central.run_once()
     assert tomllib.loads(decision_bytes(central).decode())["status"] == "rejected"
     assert [row["status"] for row in central.json("log")["merges"] if row["id"] == "m-0002"] == ["rejected"]
+
+
+def test_the_hook_path_stays_light():
+    """What the push hooks import to check and record answers: no dulwich, click or requests."""
+    import subprocess
+    import sys
+
+    code = ("import sys, mergecoord.hook, mergecoord.config, mergecoord.decisions.answer; "
+            "print(sorted(m for m in ('dulwich', 'click', 'requests') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -65,7 +65,20 @@ def parse_files(values):
 @click.option("--repo", "repo_opt", default=None, metavar="PATH", help="The central bare repository.")
 @click.pass_context
 def decide(ctx, words, rationale, file_choices, as_json, with_diff, remote, repo_opt):
-    """Answer the merge decisions that the panel escalated to a human."""
+    """Answer the merge decisions that the panel escalated to a human.
+
+    \b
+      git merge-decide                 the pending decision, on a terminal: Choose [A/B]
+      git merge-decide list [--json]   every decision and its status
+      git merge-decide show ID [--diff]
+      git merge-decide ID CHOICE [-m WHY] [--file PATH=CHOICE]
+      git merge-decide reject ID [-m WHY]
+
+    CHOICE is A (main's side), B (the branch's side), an AI proposal C, D, ...,
+    or one letter per conflicted file (ABB). In the central bare repository the
+    answer is recorded directly; in a clone it is pushed to
+    refs/mergecoord/answers/ID and checked by the server.
+    """
     root = ctx.find_root().obj or {}
     repo_arg = repo_opt or root.get("repo_arg") or os.environ.get("MERGECOORD_REPO")
     files = parse_files(file_choices)
