@@ -4,8 +4,7 @@ as option C next to A and B, and can choose it."""
 import sys
 import tomllib
 
-from decide_story import APOLLO_STORAGE, STORAGE, escalate, human_clone, merge_decide, tool_env
-from test_merge_decide_cli import Terminal
+from decide_story import APOLLO_STORAGE, STORAGE, Terminal, escalate, human_clone, merge_decide, tool_env
 
 SYNTHESIS = '''        if query in self.cache:
             return self.cache[query][:limit]

@@ -2,59 +2,11 @@
 
 import json
 import os
-import select
-import subprocess
 import sys
-import time
 import tomllib
 
-from conftest import git
-from decide_story import (ENDPOINTS, NUMA_ENDPOINTS, STORAGE, configure, escalate, human_clone, merge_decide,
-                          seed_main, tool_env)
-
-
-class Terminal:
-    """A real subprocess on a pseudo-terminal: what it prints, and typing into it."""
-
-    def __init__(self, args, cwd, env):
-        self.master, slave = os.openpty()
-        self.proc = subprocess.Popen(args, cwd=cwd, env=env, stdin=slave, stdout=slave, stderr=slave,
-                                     close_fds=True, start_new_session=True)
-        os.close(slave)
-        self.output = ""
-
-    def read_until(self, text, timeout=20.0):
-        deadline = time.monotonic() + timeout
-        while text not in self.output:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise AssertionError(f"{text!r} never appeared; got:\n{self.output}")
-            ready, _, _ = select.select([self.master], [], [], left)
-            if ready:
-                try:
-                    chunk = os.read(self.master, 4096)
-                except OSError:
-                    chunk = b""
-                if not chunk:
-                    raise AssertionError(f"{text!r} never appeared before exit; got:\n{self.output}")
-                self.output += chunk.decode("utf-8", "replace")
-        return self.output
-
-    def type(self, line):
-        os.write(self.master, (line + "\n").encode())
-
-    def finish(self, timeout=20.0):
-        code = self.proc.wait(timeout)
-        try:
-            while True:
-                chunk = os.read(self.master, 4096)
-                if not chunk:
-                    break
-                self.output += chunk.decode("utf-8", "replace")
-        except OSError:
-            pass
-        os.close(self.master)
-        return code
+from decide_story import (ENDPOINTS, NUMA_ENDPOINTS, STORAGE, Terminal, configure, escalate, human_clone,
+                          merge_decide, seed_main, tool_env)
 
 
 def test_interactive_on_a_terminal_shows_the_box_and_takes_one_keystroke(central, make_worker, tmp_path):

@@ -13,7 +13,7 @@ import os
 
 from .. import tomlw
 from ..errors import UserError
-from ..hook import ANSWERS as ANSWERS_REF, MAX_ANSWER_BYTES
+from ..hook import ANSWERS as ANSWERS_REF, MAX_ANSWER_BYTES  # noqa: F401  (ANSWERS_REF: for remote.py)
 from ..state import decisions, journal, queue
 
 MAX_RATIONALE = 4000
