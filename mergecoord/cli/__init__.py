@@ -80,6 +80,9 @@ def echo_json(value):
 
 
 from . import server  # noqa: E402  (registers the commands)
+from .decide import decide as _decide  # noqa: E402
+
+cli.add_command(_decide)
 
 
 def main():
