@@ -90,6 +90,7 @@ class Runner:
         self.panel()        # a broken [[panel]] stops the runner before it takes any entry
         if not self.acquire(wait):
             return None
+        broken = 0
         try:
             while True:
                 try:
@@ -97,6 +98,9 @@ class Runner:
                 except Exception as exc:
                     if not is_stall(exc):
                         raise
+                    broken += 1
+                    if isinstance(exc, FileLocked) and broken <= 10 and self.break_git_lock(exc):
+                        continue        # a dead process's lock on a ref or object: go on
                     stalled = self.stalled(exc)
                     if once:
                         raise stalled from None
@@ -107,6 +111,14 @@ class Runner:
         finally:
             if self.lock._depth:
                 self.lock.release()
+
+    def break_git_lock(self, exc):
+        """Break the stale `.lock` of a file inside the repository (a ref, an object)
+        that a killed process left; True when it is gone."""
+        lockfile = os.path.realpath(os.fsdecode(exc.lockfilename))
+        if not lockfile.startswith(str(self.central.git_dir) + os.sep):
+            return False
+        return break_stale_lock(lockfile)
 
     def stalled(self, exc):
         if isinstance(exc, OSError):
