@@ -110,8 +110,11 @@ def ready(runner, outcome, merge, resolutions, how, *, confidence, rounds):
     """Check every resolved text, then write it into the merged tree."""
     from .validate import validate_text
 
+    secrets = runner.secrets() if hasattr(runner, "secrets") else []
     for path, text in resolutions.items():
         problem = validate_text(path, text)
+        if not problem and any(secret in text for secret in secrets):
+            problem = "it contains a secret (an API key from the environment)"
         if problem:
             outcome.status = "escalated"
             outcome.detail = f"the {how} resolution of {path} is not valid: {problem}"

@@ -9,6 +9,7 @@ restart, merges nothing twice (the landed merge commit names its Merge-Id).
 
 import errno
 import os
+import re
 import time
 from dataclasses import dataclass, field
 
@@ -19,7 +20,7 @@ from . import events, mainline, resolution
 from .errors import UserError
 from .merge import merge_commits
 from .state import journal, queue, transcripts
-from .state.files import Lock, LockTimeout, break_stale_lock, remove_orphan_temp_files
+from .state.files import Lock, LockTimeout, break_stale_lock, never_write, remove_orphan_temp_files
 
 MAX_ATTEMPTS = 20     # re-merges after main moved, before the entry is put back in line
 # Failures of the machine rather than of a merge: the disk is full or read-only, a
@@ -27,6 +28,7 @@ MAX_ATTEMPTS = 20     # re-merges after main moved, before the entry is put back
 # queue stay as they were, and the next run (or the serving loop) tries again.
 STORAGE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EIO,
                   errno.EMFILE, errno.ENFILE, errno.ENOMEM}
+SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD", re.I)
 BODY_LIMIT = 200      # characters of the branch tip's subject quoted in the merge commit
 
 
@@ -68,6 +70,7 @@ class Runner:
         self.repo = Repo(str(central.git_dir))
         self.lock = Lock(str(central.path("runner.lock")))
         self.processed = []
+        never_write(self.secrets())
 
     @property
     def store(self):
@@ -251,6 +254,7 @@ class Runner:
                 self.echo("✗ CONFLICT in " + ", ".join(c.path for c in result.conflicts))
                 outcome = resolution.resolve(self, entry, main, sha, result)
         if outcome.transcript:
+            outcome.transcript = self.redact(outcome.transcript)
             transcripts.save(self.central, entry.id, outcome.transcript)
         if outcome.status != "ready":
             return outcome
@@ -258,8 +262,8 @@ class Runner:
             from .verify import run_verify
 
             check = run_verify(self.store, outcome.tree, self.config.verify_command,
-                               timeout=self.config.verify_timeout)
-            outcome.verify_output = check.output
+                               timeout=self.config.verify_timeout, env=self.verify_env())
+            outcome.verify_output = self.redact(check.output)
             if not check.ok:
                 why = "timed out" if check.timed_out else f"exited {check.returncode}"
                 # A panel's or the learning store's resolution that fails verification
@@ -269,10 +273,31 @@ class Runner:
                 outcome.detail = (f"verify command {why} on the {outcome.resolved_by} merge; "
                                   "main stays where it was")
                 transcripts.save(self.central, entry.id, (outcome.transcript + "\n\n" if outcome.transcript else "")
-                                 + f"[verify] {why}\n{check.output}")
+                                 + f"[verify] {why}\n{outcome.verify_output}")
                 return outcome
         outcome.commit = self.commit_for(entry, main, sha, outcome.tree, outcome)
         return outcome
+
+    def secrets(self):
+        """Values never to be written anywhere: the keys the config names (`api_key_env`)
+        and every environment variable whose name says KEY, TOKEN, SECRET or PASSWORD."""
+        if not hasattr(self, "_secrets"):
+            names = {p.get("api_key_env") for p in self.config.panel if isinstance(p, dict)}
+            values = {os.environ.get(n) for n in names if n}
+            values |= {v for k, v in os.environ.items() if SECRET_NAME.search(k)}
+            self._secrets = sorted((v for v in values if v and len(v) >= 8), key=len, reverse=True)
+        return self._secrets
+
+    def redact(self, text):
+        for secret in self.secrets():
+            text = text.replace(secret, "[redacted]")
+        return text
+
+    def verify_env(self):
+        """The verify command runs the pushed code: it gets the runner's environment
+        without the secrets, so a test cannot print the panel's keys into a transcript."""
+        secrets = set(self.secrets())
+        return {k: v for k, v in os.environ.items() if v not in secrets and not SECRET_NAME.search(k)}
 
     def panel(self):
         from .panel.factory import build_panel
@@ -333,7 +358,7 @@ class Runner:
         """Journal the outcome and take the entry out of the queue (or put it back in
         line when its branch was re-pushed during the merge: the new tip waits its turn)."""
         fields = {"commit": outcome.commit, "resolved_by": outcome.resolved_by,
-                  "conflicts": outcome.conflicts, "detail": outcome.detail,
+                  "conflicts": outcome.conflicts, "detail": self.redact(outcome.detail),
                   "rounds": outcome.rounds, "confidence": round(outcome.confidence, 3),
                   "decision": outcome.decision or entry.decision}
         queue.finish(self.central, entry.id, outcome.status, tip=entry.sha,

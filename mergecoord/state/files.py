@@ -61,10 +61,29 @@ class Lock:
         self.release()
 
 
+# Values that must never reach a state file (the runner registers the API keys and
+# tokens of its environment). Every state file is written through the two functions
+# below, so one place keeps them out of the queue, journal, transcripts, decision
+# files and inbox tasks, and of the state ref that is published from them.
+_SECRETS = []
+
+
+def never_write(values):
+    """Register secret values: from now on this process writes them as [redacted]."""
+    _SECRETS[:] = sorted({v.encode("utf-8") for v in values if v and len(v) >= 8}, key=len, reverse=True)
+
+
+def scrub(data):
+    for secret in _SECRETS:
+        data = data.replace(secret, b"[redacted]")
+    return data
+
+
 def atomic_write(path, data):
     """Replace `path` with `data` (str or bytes) so readers see old or new, never half."""
     if isinstance(data, str):
         data = data.encode("utf-8")
+    data = scrub(data)
     tmp = f"{path}.tmp.{os.getpid()}"
     with open(tmp, "wb") as f:
         f.write(data)
@@ -85,7 +104,7 @@ def append_line(path, line):
             f.seek(-1, os.SEEK_END)
             if f.read(1) != b"\n":
                 prefix = b"\n"
-        f.write(prefix + line.encode("utf-8") + b"\n")
+        f.write(prefix + scrub(line.encode("utf-8")) + b"\n")
         f.flush()
         os.fsync(f.fileno())
 
