@@ -2,7 +2,8 @@
 
 Damage never stops the coordinator: a damaged journal line is skipped, a damaged
 queue or id file is set aside (`<name>.damaged-<when>`) and rebuilt from the
-journal. This module says so until a person has looked: the notices go away when
+journal, a damaged decision file is listed as damaged and left for a person to
+mend (guessing at a human's answer is not ours to do). This module says so until a person has looked: the notices go away when
 the set-aside files are deleted (or the journal line is mended).
 """
 
@@ -17,6 +18,12 @@ def notices(central):
     if damaged:
         shown = ", ".join(map(str, damaged[:5])) + (", ..." if len(damaged) > 5 else "")
         out.append(f"journal.jsonl: {len(damaged)} damaged line(s) skipped (line {shown})")
+    try:
+        from . import decisions
+    except ImportError:          # before the decisions work is in
+        decisions = None
+    if decisions is not None:
+        out += [d["error"] for d in decisions.all_decisions(central) if d.get("status") == "damaged"]
     try:
         names = sorted(os.listdir(central.state_dir))
     except OSError:

@@ -1,0 +1,94 @@
+"""Who may steer the coordinator, and what a damaged or hostile answer can do: a
+half-written decision file is reported and hides nothing else; answers pushed
+under look-alike refs, oversized or binary are refused at push time; with
+protect_main nobody but the coordinator moves main (not by force, not by deleting)."""
+
+import os
+import tomllib
+
+from conftest import git
+from decide_story import configure, escalate, human_clone, merge_decide, mergecoord_lines, push_answer
+from reliability_checks import RunnerKiller, assert_no_stale_lock
+
+
+def decision(central):
+    return central.state / "decisions" / "d-0001.toml"
+
+
+def test_a_half_written_decision_file_is_reported_and_the_rest_keeps_working(tmp_path, central, make_worker):
+    configure(central)
+    apollo, athena, numa = escalate(central, make_worker)
+    clone = human_clone(tmp_path, central)
+    whole = decision(central).read_bytes()
+    decision(central).write_bytes(whole[: len(whole) // 2])          # a write cut in half
+
+    listed = merge_decide(central.path, "list")
+    assert "Traceback" not in listed.stderr and "d-0001" in listed.stdout + listed.stderr
+    proc = merge_decide(central.path, "d-0001", "B")
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert proc.returncode == 1 and len(lines) == 1 and "d-0001" in lines[0], proc.stderr
+    proc = push_answer(clone, "d-0001", 'choice = "B"\n')
+    assert proc.returncode != 0 and len(mergecoord_lines(proc.stderr)) == 1
+    assert "Traceback" not in proc.stderr
+
+    status = central.mc("status")
+    assert status.returncode == 0 and "Traceback" not in status.stderr
+    assert "warning: decision file d-0001.toml is damaged" in status.stdout
+    assert any("d-0001.toml is damaged" in w for w in central.json("status")["warnings"])
+    numa.work("sprint/more-endpoints", {"engram/api/v1/extra.py": "X = 1\n"})
+    central.run_once()
+    assert central.merge_ids()[-1] == "m-0004"                         # the queue goes on
+    git("fetch", "-q", "origin", "+refs/mergecoord/*:refs/mergecoord/*", cwd=clone)
+    assert git("show", "refs/mergecoord/state:status.json", cwd=clone).stdout   # still published
+    assert decision(central).read_bytes() == whole[: len(whole) // 2]    # never "repaired" by guessing
+
+
+def test_answers_under_look_alike_refs_or_oversized_or_binary_are_refused(tmp_path, central, make_worker):
+    configure(central)
+    escalate(central, make_worker)
+    clone = human_clone(tmp_path, central)
+    before = decision(central).read_bytes()
+    for ref_id in ("d-0001\u00a0", "d-0001\u200b", "D-0001", "d-0001x", "d-00001", "x/d-0001"):
+        proc = push_answer(clone, ref_id, 'choice = "B"\n')
+        assert proc.returncode != 0, ref_id
+        assert len(mergecoord_lines(proc.stderr)) == 1, proc.stderr
+    for text in ('choice = "B"\nrationale = "' + "x" * 70_000 + '"\n',
+                 'choice = "B"\x00\xff\n'.encode("latin-1").decode("latin-1"),
+                 'choice = "B"\n[files]\n"a\\n[answer]\\nchoice = \\"A\\"" = "B"\n'):
+        proc = push_answer(clone, "d-0001", text)
+        assert proc.returncode != 0 and len(mergecoord_lines(proc.stderr)) == 1, proc.stderr
+    assert decision(central).read_bytes() == before
+    assert tomllib.loads(before.decode())["status"] == "pending"
+    assert git("ls-remote", "origin", "refs/mergecoord/*", cwd=clone).stdout.count("answers") == 0
+    assert central.json("queue")["entries"] == []
+
+
+def test_with_protect_main_only_the_coordinator_moves_main(tmp_path, central, make_worker):
+    text = (central.state / "config.toml").read_text().replace("# protect_main = false", "protect_main = true")
+    central.set_config(text)
+    rogue = make_worker("Rogue")
+    rogue.work("sprint/honest", {"honest.txt": "1\n"})
+    central.run_once()
+    main = central.rev("main")
+
+    rogue.git("checkout", "-q", "-B", "evil", "origin/main")
+    rogue.commit("rewrite history", {"honest.txt": "evil\n"}, ready=False)
+    attempts = [("HEAD:main",), ("--force", "HEAD:main"), ("--force", "HEAD~1:main"), (":main",),
+                ("HEAD:refs/heads/main", "HEAD:refs/heads/sprint/also"), ("--atomic", "HEAD:main", "HEAD:sprint/x")]
+    for refspec in attempts:
+        proc = rogue.git("push", "origin", *refspec, check=False)
+        assert proc.returncode != 0, refspec
+        assert central.rev("main") == main, refspec
+    assert central.json("queue")["entries"] == []      # a refused push queued nothing either
+
+    # the coordinator itself still moves main, even with runners dying under it
+    import random
+
+    for i in range(6):
+        rogue.work(f"sprint/w{i}", {f"w{i}.txt": f"{i}\n"})
+    killer = RunnerKiller(central, random.Random(7))
+    while central.json("queue")["entries"]:
+        killer.round()
+    killer.close()
+    assert len(central.merge_ids()) == 7
+    assert_no_stale_lock(central)
