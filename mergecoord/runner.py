@@ -29,6 +29,7 @@ MAX_ATTEMPTS = 20     # re-merges after main moved, before the entry is put back
 STORAGE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EIO,
                   errno.EMFILE, errno.ENFILE, errno.ENOMEM}
 SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD", re.I)
+ADOPT_AFTER = 120     # seconds before a READY tip that no hook queued is queued by the runner
 BODY_LIMIT = 200      # characters of the branch tip's subject quoted in the merge commit
 
 
@@ -179,12 +180,51 @@ class Runner:
             main = self.main_sha()
             landed = mainline.find_landed(self.store, main, entry.id)
             if landed:
+                # tip: what landed; a newer tip pushed since then stays in line
+                parents = self.store[landed].parents
                 queue.finish(self.central, entry.id, "merged", commit=landed.decode(),
-                             resolved_by="recovered")
+                             resolved_by="recovered", tip=parents[-1].decode() if parents else None)
                 self.echo(f"[Merge Coordinator] Recovered {entry.branch} ({entry.id}): already on main")
             else:
                 queue.release(self.central, entry.id)
                 journal.record(self.central, entry.id, "retry", reason="runner restarted")
+        self.adopt_unqueued()
+
+    def adopt_unqueued(self):
+        """Queue READY branches whose tip the journal never saw: their push hook could
+        not write (disk full), died, or met a broken config. A push is never lost, it
+        is only late. Tips already in main are left alone, and so are refs updated in
+        the last ADOPT_AFTER seconds: their own hook may still be about to queue them."""
+        from .hook import has_marker
+
+        heads = self.repo.refs.as_dict(b"refs/heads")
+        main = self.main_sha()
+        git_dir = os.fsencode(str(self.central.git_dir))
+        with self.central.lock:
+            seen = {e.get("sha") for e in journal.events(self.central)}
+            for name in sorted(heads):
+                branch, sha = name.decode("utf-8", "backslashreplace"), heads[name]
+                if sha.decode() in seen or not self.config.branch_matches(branch) or sha not in self.store:
+                    continue
+                try:
+                    updated = os.stat(os.path.join(git_dir, b"refs", b"heads", name)).st_mtime
+                except OSError:
+                    updated = 0          # a packed ref: not from a push in flight
+                if time.time() - updated < ADOPT_AFTER:
+                    continue
+                commit = self.store[sha]
+                if getattr(commit, "type_name", b"") != b"commit":
+                    continue
+                if not has_marker(commit.message.decode("utf-8", "replace"), self.config.marker):
+                    continue
+                if main is not None and mainline.is_ancestor(self.store, sha, main):
+                    continue
+                author = commit.author.decode("utf-8", "replace")
+                name_part, _, rest = author.partition(" <")
+                worker = self.config.worker_name(rest.partition(">")[0], name_part.strip())
+                entry, position, _ = queue.enqueue(self.central, branch, sha.decode(), worker)
+                self.echo(f"[Merge Coordinator] Found {branch} ready but never queued; "
+                          f"queued as {entry.id} (position {position})")
 
     # -- one entry --------------------------------------------------------------
 

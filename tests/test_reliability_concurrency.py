@@ -17,7 +17,9 @@ def clones_with_work(tmp_path, central, prefix, n=PUSHES):
     clones = []
     for i in range(n):
         path = tmp_path / f"{prefix}{i:02d}"
-        git("clone", "-q", str(central.path), str(path))
+        # --no-local: a local clone copies objects/ file by file and fails on the
+        # .lock of an object a running runner is writing at that moment
+        git("clone", "-q", "--no-local", str(central.path), str(path))
         git("config", "user.name", f"Worker{i:02d}", cwd=path)
         git("config", "user.email", f"w{i:02d}@example.com", cwd=path)
         git("checkout", "-q", "-b", f"sprint/{prefix}{i:02d}", cwd=path)

@@ -75,11 +75,31 @@ def test_a_full_disk_during_a_push_says_not_queued_and_loses_nothing_else(centra
     assert len(said) == 1 and "File too large" in said[0] and "NOT queued" in said[0], proc.stderr
     assert (central.state / "queue.json").read_bytes() == before
 
-    # the pusher was told; pushing again once there is room queues it
-    worker.commit("again")
-    assert "queued sprint/late as m-0022 (position 21)" in worker.push().stderr   # m-0021 was spent
+    # The pusher was told. Once there is room, the next run finds the READY tip that
+    # no hook queued (after a grace period that lets a slow hook of a push in flight
+    # queue its own branch: here the push is made to look two minutes old).
+    ref = central.path / "refs" / "heads" / "sprint" / "late"
     central.run_once()
-    assert len(central.merge_ids()) == 21 and central.rev("main^2") == central.rev("sprint/late")
+    assert len(central.merge_ids()) == 20
+    os.utime(ref, (time.time() - 180, time.time() - 180))
+    out = central.run_once().stdout
+    assert "Found sprint/late ready but never queued; queued as m-0022 (position 1)" in out
+    assert len(central.merge_ids()) == 21 and central.rev("main^2") == tip
+    assert central.json("show", "m-0022")["status"] == "merged"
+
+
+def test_a_push_met_by_a_broken_config_is_merged_once_the_config_is_mended(central, make_worker):
+    good = (central.state / "config.toml").read_text()
+    central.set_config("[queue\n")
+    worker = make_worker("Apollo")
+    tip = worker.work("sprint/x", {"x.txt": "x\n"}, push=False)
+    assert "nothing queued" in worker.push().stderr
+    central.set_config(good)
+    os.utime(central.path / "refs" / "heads" / "sprint" / "x", (time.time() - 180,) * 2)
+    central.run_once()
+    assert central.merge_ids() == ["m-0001"] and central.rev("main^2") == tip
+    central.run_once()                       # and never again
+    assert central.merge_ids() == ["m-0001"]
 
 
 def test_a_hanging_verify_is_killed_at_its_timeout_with_its_children(tmp_path, central, make_worker):

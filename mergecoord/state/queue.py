@@ -85,6 +85,8 @@ def enqueue(central, branch, sha, worker, *, kind="branch", decision="", merge_i
         queue = _load(central)
         for i, entry in enumerate(queue):
             if entry.branch == branch and entry.kind == kind == "branch":
+                if entry.sha == sha and not entry.withdrawn:
+                    return entry, i + 1, False      # already queued at this tip (e.g. by recovery)
                 entry = replace(entry, sha=sha, worker=worker, withdrawn=False)
                 queue[i] = entry
                 _save(central, queue)
