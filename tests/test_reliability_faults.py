@@ -221,3 +221,39 @@ def test_a_misbehaving_llm_abstains_and_the_queue_goes_on(central, make_worker, 
     assert (central.state / "config.toml").read_text().count("[escalation]") == 0
     if mode != "down":
         assert endpoint.hits >= 1
+
+
+# -- webhook ---------------------------------------------------------------------------
+
+class Hanging(BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.server.hits += 1
+        time.sleep(30)                      # never answers in time
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.mark.parametrize("kind", ["down", "hanging"])
+def test_a_dead_or_hanging_webhook_never_holds_up_merges_or_pushes(central, make_worker, kind):
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Hanging)
+    httpd.daemon_threads, httpd.hits = True, 0
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        url = closed_port_url() if kind == "down" else f"http://127.0.0.1:{httpd.server_address[1]}/hook"
+        central.set_config(f'[runner]\nautostart = false\n[notify]\nwebhook = "{url}"\ntimeout = 1\n')
+        worker = make_worker("Apollo")
+        tips = {}
+        for i in range(4):
+            began = time.monotonic()
+            tips[f"sprint/w{i}"] = worker.work(f"sprint/w{i}", {f"w{i}.txt": f"{i}\n"})
+            assert time.monotonic() - began < 5, "a push waited for the webhook"
+        began = time.monotonic()
+        proc = central.mc("start", "--once")
+        elapsed = time.monotonic() - began
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert proc.returncode == 0 and "Traceback" not in proc.stdout + proc.stderr, proc.stderr
+    assert elapsed < 20, f"the runner took {elapsed:.0f}s with a {kind} webhook"
+    assert_invariants(central, tips)
