@@ -200,31 +200,37 @@ class Runner:
         heads = self.repo.refs.as_dict(b"refs/heads")
         main = self.main_sha()
         git_dir = os.fsencode(str(self.central.git_dir))
-        with self.central.lock:
-            seen = {e.get("sha") for e in journal.events(self.central)}
-            for name in sorted(heads):
-                branch, sha = name.decode("utf-8", "backslashreplace"), heads[name]
-                if sha.decode() in seen or not self.config.branch_matches(branch) or sha not in self.store:
+
+        def seen():
+            return {e.get("sha") for e in journal.events(self.central)}
+
+        known = seen()
+        for name in sorted(heads):
+            branch, sha = name.decode("utf-8", "backslashreplace"), heads[name]
+            if sha.decode() in known or not self.config.branch_matches(branch) or sha not in self.store:
+                continue
+            try:
+                updated = os.stat(os.path.join(git_dir, b"refs", b"heads", name)).st_mtime
+            except OSError:
+                updated = 0          # a packed ref: not from a push in flight
+            if time.time() - updated < ADOPT_AFTER:
+                continue
+            commit = self.store[sha]
+            if getattr(commit, "type_name", b"") != b"commit":
+                continue
+            if not has_marker(commit.message.decode("utf-8", "replace"), self.config.marker):
+                continue
+            if main is not None and mainline.is_ancestor(self.store, sha, main):
+                continue
+            author = commit.author.decode("utf-8", "replace")
+            name_part, _, rest = author.partition(" <")
+            worker = self.config.worker_name(rest.partition(">")[0], name_part.strip())
+            with self.central.lock:      # the walk above runs unlocked: pushes go on meanwhile
+                if sha.decode() in seen():
                     continue
-                try:
-                    updated = os.stat(os.path.join(git_dir, b"refs", b"heads", name)).st_mtime
-                except OSError:
-                    updated = 0          # a packed ref: not from a push in flight
-                if time.time() - updated < ADOPT_AFTER:
-                    continue
-                commit = self.store[sha]
-                if getattr(commit, "type_name", b"") != b"commit":
-                    continue
-                if not has_marker(commit.message.decode("utf-8", "replace"), self.config.marker):
-                    continue
-                if main is not None and mainline.is_ancestor(self.store, sha, main):
-                    continue
-                author = commit.author.decode("utf-8", "replace")
-                name_part, _, rest = author.partition(" <")
-                worker = self.config.worker_name(rest.partition(">")[0], name_part.strip())
                 entry, position, _ = queue.enqueue(self.central, branch, sha.decode(), worker)
-                self.echo(f"[Merge Coordinator] Found {branch} ready but never queued; "
-                          f"queued as {entry.id} (position {position})")
+            self.echo(f"[Merge Coordinator] Found {branch} ready but never queued; "
+                      f"queued as {entry.id} (position {position})")
 
     # -- one entry --------------------------------------------------------------
 
