@@ -8,8 +8,6 @@ that a worker pushed. It reads pushed commits only as data (`git cat-file`).
 
 import os
 import sys
-import time
-import traceback
 
 from .central import Central
 from .errors import UserError
@@ -34,17 +32,53 @@ def has_marker(message, marker):
     return False
 
 
+def is_sha(text):
+    return len(text) in (40, 64) and all(c in "0123456789abcdef" for c in text)
+
+
+def parse_commit(body):
+    """(author name, author email, message) of a raw commit object."""
+    head, _, message = body.partition(b"\n\n")
+    name = email = ""
+    for line in head.split(b"\n"):
+        if line.startswith(b"author "):
+            ident = line[7:].decode("utf-8", "replace")
+            name, _, rest = ident.partition(" <")
+            email = rest.partition(">")[0]
+    return name.strip(), email.strip(), message.decode("utf-8", "replace")
+
+
+def read_loose(git_dir, sha):
+    """The body of a loose commit object, or None. A small push leaves its objects
+    loose (receive.unpackLimit), so this usually spares starting a git process."""
+    import zlib
+
+    try:
+        with open(os.path.join(str(git_dir), "objects", sha[:2], sha[2:]), "rb") as f:
+            raw = zlib.decompress(f.read())
+    except (OSError, zlib.error):
+        return None
+    header, _, body = raw.partition(b"\0")
+    return body if header.startswith(b"commit ") else None
+
+
 def read_commits(git_dir, shas):
-    """sha -> (author name, author email, message) for the given commits, via one git process."""
+    """sha -> (author name, author email, message) for the given commits."""
+    commits = {}
+    for sha in shas:
+        body = read_loose(git_dir, sha)
+        if body is not None:
+            commits[sha] = parse_commit(body)
+    shas = [sha for sha in shas if sha not in commits]
+    if not shas:
+        return commits
     import subprocess
 
-    if not shas:
-        return {}
     proc = subprocess.run(
         ["git", "--git-dir", str(git_dir), "cat-file", "--batch"],
         input="".join(s + "\n" for s in shas).encode(), capture_output=True, check=True,
     )
-    out, pos, commits = proc.stdout, 0, {}
+    out, pos = proc.stdout, 0
     for sha in shas:
         nl = out.index(b"\n", pos)
         header = out[pos:nl].split()
@@ -54,16 +88,8 @@ def read_commits(git_dir, shas):
         size = int(header[2])
         body = out[pos:pos + size]
         pos += size + 1
-        if header[1] != b"commit":
-            continue
-        head, _, message = body.partition(b"\n\n")
-        name = email = ""
-        for line in head.split(b"\n"):
-            if line.startswith(b"author "):
-                ident = line[7:].decode("utf-8", "replace")
-                name, _, rest = ident.partition(" <")
-                email = rest.partition(">")[0]
-        commits[sha] = (name.strip(), email.strip(), message.decode("utf-8", "replace"))
+        if header[1] == b"commit":
+            commits[sha] = parse_commit(body)
     return commits
 
 
@@ -75,7 +101,7 @@ def post_receive(central, lines):
     updates = []
     for line in lines:
         parts = line.split()
-        if len(parts) == 3 and parts[2].startswith("refs/heads/"):
+        if len(parts) == 3 and is_sha(parts[1]) and parts[2].startswith("refs/heads/"):
             old, new, ref = parts
             branch = ref[len("refs/heads/"):]
             if config.branch_matches(branch):
@@ -131,6 +157,9 @@ def start_runner(central):
 
 
 def log_failure(central, name):
+    import time
+    import traceback
+
     try:
         central.ensure_state_dir()
         path = central.path("logs", "hooks.log")

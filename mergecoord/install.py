@@ -28,9 +28,22 @@ def hooks_dir(git_dir, work_tree=None):
     return Path(git_dir) / "hooks"
 
 
+def hook_sys_path():
+    """The directories the isolated hook interpreter needs: mergecoord's own, and
+    tomli's on Pythons without tomllib."""
+    import mergecoord
+
+    paths = [os.path.dirname(os.path.dirname(os.path.abspath(mergecoord.__file__)))]
+    if sys.version_info < (3, 11):
+        import tomli
+
+        paths.append(os.path.dirname(os.path.dirname(os.path.abspath(tomli.__file__))))
+    return os.pathsep.join(paths)
+
+
 def render(name, python=None):
     text = hook_template(name).read_text()
-    return text.replace("@PYTHON@", python or sys.executable)
+    return text.replace("@PYTHON@", python or sys.executable).replace("@SYS_PATH@", hook_sys_path())
 
 
 def install_hook(directory, name, python=None):
