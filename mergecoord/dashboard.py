@@ -127,6 +127,7 @@ def summary(central, config, now=None):
         "today": today,
         "success_rate": round(100 * landed / (landed + failed)) if landed + failed else None,
         "learning": learning.score(central, merges),
+        "panel_weights": learning.weights(central, config),
         "pending_decisions": pending_decisions,
         "generated_at": round(now, 3),
     }

@@ -102,11 +102,12 @@ class Sandbox:
         return proc
 
     def mergecoord(self, *args, check=True, interactive=False):
+        # cwd: the sandbox, so that no directory named mergecoord shadows the package
         cmd = [sys.executable, "-m", "mergecoord", "--repo", str(self.central_path), *args]
         if interactive:
-            proc = subprocess.run(cmd, env=self.env)
+            proc = subprocess.run(cmd, env=self.env, cwd=self.root)
         else:
-            proc = subprocess.run(cmd, env=self.env, capture_output=True, text=True)
+            proc = subprocess.run(cmd, env=self.env, cwd=self.root, capture_output=True, text=True)
         if check and proc.returncode:
             raise RuntimeError(f"mergecoord {' '.join(args)} failed: {(proc.stderr or '').strip()}")
         return proc

@@ -263,7 +263,7 @@ def build_record(central, entry, outcome, files, texts):
         "merge_id": entry.id,
         "branch": entry.branch,
         "worker": entry.worker,
-        "conflict_type": conflict_type(files[0].path, decision.get("kinds", ()) if decision else ()),
+        "conflict_type": conflict_type(files[0].path, _kinds(decision)),
         "file": files[0].path,
         "files": [f.path for f in files],
         "key": conflict_key(files),
@@ -278,8 +278,7 @@ def build_record(central, entry, outcome, files, texts):
         "rationale": answer.get("rationale", ""),
         "decided_by": answer.get("decided_by", ""),
         "panel_votes": {},
-        "outcome": {"commit": outcome.commit, "verified": bool(outcome.verify_output),
-                    **_delta(files, texts)},
+        "outcome": {"commit": outcome.commit, **_delta(files, texts)},
     }
     if outcome.resolved_by == "human":
         record["panel_votes"] = _verdicts(central, entry.id, files, texts)
@@ -292,7 +291,7 @@ def _approaches(outcome, decision):
     """{label: one line}: A is main's side, B the branch's, further labels the panel's ideas."""
     options = (decision or {}).get("options") or {}
     if options:
-        return {label: f"{o.get('worker', '')}: {o.get('label', '')}".strip(": ")
+        return {label: f"{o.get('worker', '')}: {o.get('summary') or o.get('label', '')}".strip(": ")
                 for label, o in sorted(options.items()) if isinstance(o, dict)}
     context = outcome.context
     if context is None:
@@ -309,13 +308,19 @@ def _how_consensus_went(central, entry, outcome):
     if how == "learned":
         return "skipped: resolved as an identical conflict before"
     if how == "human":
-        panel = outcome.panel
-        if panel is not None:
-            return f"failed: {panel.comment}"
-        escalation = _escalation(central, entry.id)
-        return "failed: " + (escalation.get("comment") or "no confident consensus") if escalation else \
-            "skipped: sent straight to a human"
+        decision = _decision(central, outcome.decision or entry.decision)
+        vote = decision.get("vote") or {}
+        if not decision.get("rounds"):
+            return f"skipped: {decision.get('reason') or 'sent straight to a human'}"
+        tally = ", ".join(f"{k} {v}" for k, v in (vote.get("tally") or {}).items())
+        return (f"failed after {decision['rounds']} round(s)" + (f" ({tally})" if tally else "")
+                + (f": {vote['comment']}" if vote.get("comment") else ""))
     return how
+
+
+def _kinds(decision):
+    kinds = (decision or {}).get("kinds") or ()
+    return list(kinds.values()) if isinstance(kinds, dict) else list(kinds)
 
 
 def _delta(files, texts):
