@@ -290,7 +290,7 @@ class Story:
             self.echo(f"$ git pull      # in {worker}: the worker hook shows the new task")
             where = self.sandbox.clone(worker)
             self.sandbox.git("checkout", "-q", "-B", "main", "origin/main", cwd=where)
-            pulled = self.sandbox.git("pull", "-q", "origin", "main", cwd=where, check=False)
+            pulled = self.sandbox.git("pull", "-q", cwd=where, check=False)
             for line in (pulled.stdout + pulled.stderr).splitlines():
                 if "mergecoord" in line or "t-" in line:
                     self.echo("  " + line.strip())
