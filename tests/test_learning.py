@@ -129,4 +129,5 @@ def test_a_learned_resolution_is_still_verified(central, make_worker, panel):
     central.run_once()
     assert central.rev("main") == main
     last = central.json("log")["merges"][-1]
-    assert last["status"] == "failed" and "verify" in last["detail"]
+    # a learned resolution that fails verification goes to a human, like the panel's would
+    assert last["status"] == "escalated" and "verify command exited 1 on the learned merge" in last["detail"]
