@@ -119,3 +119,39 @@ def test_a_merge_in_discussion_shows_as_current_activity(central, make_worker, t
     assert "1 human escalation" in out
     s = central.json("status")
     assert s["in_discussion"] == 0 and s["current"] == [] and s["counts"]["escalated"] == 1
+
+
+def run_on_terminal(central, *args, env_extra=None):
+    """Run `mergecoord` with its stdout on a pseudo-terminal; what it wrote there."""
+    import os
+    import pty
+
+    master, slave = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+    env.update(env_extra or {})
+    proc = subprocess.run([sys.executable, "-m", "mergecoord", "--repo", str(central.path), *args],
+                          stdout=slave, stderr=subprocess.PIPE, cwd=ROOT, env=env, timeout=30)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(master)
+    assert proc.returncode == 0, proc.stderr
+    return b"".join(chunks).decode("utf-8", "replace")
+
+
+def test_colour_on_a_terminal_unless_no_color(central, make_worker):
+    make_worker("Apollo").work("sprint/a", {"a.txt": "a\n"})
+    central.mc("pause", "-m", "lunch", check=True)
+    assert "\x1b[1;31mPAUSED" in run_on_terminal(central, "status")
+    plain = run_on_terminal(central, "status", env_extra={"NO_COLOR": "1"})
+    assert "PAUSED" in plain and "\x1b[" not in plain
+    watched = run_on_terminal(central, "status", "--watch", "--interval", "0.1", "--count", "2",
+                              env_extra={"NO_COLOR": "1"})
+    assert watched.count("\x1b[H") == 2                  # redrawn in place, not scrolled
