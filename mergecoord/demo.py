@@ -260,7 +260,7 @@ class Story:
             for line in (shown.stdout or "").rstrip().splitlines():
                 self.echo(line)
             self.echo("")
-            self.echo(f"Choose [A/B]: B      # the demo answers for you (--interactive to answer yourself)")
+            self.echo("Choose [A/B]: B      # the demo answers for you (--interactive to answer yourself)")
             self.echo(f"$ git merge-decide {decision} B -m \"{RATIONALE}\"")
             answered = self.sandbox.mergecoord("decide", decision, "B", "-m", RATIONALE, check=False)
             for line in (answered.stdout + answered.stderr).rstrip().splitlines():
