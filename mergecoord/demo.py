@@ -277,6 +277,18 @@ class Story:
         if not found:
             return
         self.heading("Worker Feedback Loop")
+        worker = next((c for c, name, _, _ in WORKERS if name == found[0].worker), None)
+        if worker and "install-hooks" in self._commands():
+            # The worker sees the task where it works: the installed hook shows it after a pull.
+            self.echo(f"$ git pull      # in {worker}, whose worker hooks are installed")
+            where = self.sandbox.clone(worker)
+            self.sandbox.git("checkout", "-q", "-B", "main", "origin/main", cwd=where)
+            pulled = self.sandbox.git("pull", "-q", cwd=where, check=False)
+            shown = [line.rstrip() for line in (pulled.stdout + pulled.stderr).splitlines() if line.strip()]
+            for line in shown:
+                self.echo("  " + line)
+            if any(task.id in line for line in shown for task in found):
+                return
         for task in found:
             self.echo(f"[{task.worker} Inbox] New refactor task ({task.id}):")
             self.echo(f"Priority: {task.priority.capitalize()}")
@@ -284,16 +296,6 @@ class Story:
             self.echo(f"Feedback: {task.feedback}")
             self.echo(f"Suggestion: {task.suggestion}")
             self.echo(f"Learning: {task.learning}")
-        worker = next((c for c, name, _, _ in WORKERS if name == found[0].worker), None)
-        if worker and "install-hooks" in self._commands():
-            self.echo("")
-            self.echo(f"$ git pull      # in {worker}: the worker hook shows the new task")
-            where = self.sandbox.clone(worker)
-            self.sandbox.git("checkout", "-q", "-B", "main", "origin/main", cwd=where)
-            pulled = self.sandbox.git("pull", "-q", cwd=where, check=False)
-            for line in (pulled.stdout + pulled.stderr).splitlines():
-                if "mergecoord" in line or "t-" in line:
-                    self.echo("  " + line.strip())
 
     def act_learning(self):
         from . import learning
