@@ -16,6 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from .errors import UserError
+
 VECTOR = "engram/core/memory/storage/vector_storage.py"
 ENDPOINTS = "engram/api/v1/endpoints.py"
 
@@ -98,7 +100,7 @@ class Sandbox:
     def git(self, *args, cwd=None, check=True):
         proc = subprocess.run(["git", *args], cwd=cwd, env=self.env, capture_output=True, text=True)
         if check and proc.returncode:
-            raise RuntimeError(f"git {' '.join(args)} failed: {proc.stderr.strip()}")
+            raise UserError(f"git {' '.join(args)} failed: {(proc.stderr.strip().splitlines() or [''])[-1]}")
         return proc
 
     def mergecoord(self, *args, check=True, interactive=False):
@@ -109,7 +111,7 @@ class Sandbox:
         else:
             proc = subprocess.run(cmd, env=self.env, cwd=self.root, capture_output=True, text=True)
         if check and proc.returncode:
-            raise RuntimeError(f"mergecoord {' '.join(args)} failed: {(proc.stderr or '').strip()}")
+            raise UserError(f"mergecoord {' '.join(args)} failed: {(proc.stderr or '').strip()}")
         return proc
 
     def clone(self, name):

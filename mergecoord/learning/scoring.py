@@ -24,8 +24,7 @@ def score(central, merges=None):
 
         merges = journal.merges(central)
     conflicted = [m for m in merges.values()
-                  if m.get("conflicts") and m.get("status") in ("merged", "escalated")
-                  and not m.get("reverts")]
+                  if m.get("conflicts") and m.get("status") in ("merged", "escalated")]
     conflicted.sort(key=lambda m: m.get("finished_at") or 0)
     recent = conflicted[-RECENT:]
     autonomous = sum(1 for m in recent if m.get("status") == "merged"
