@@ -235,6 +235,8 @@ class Runner:
             trailers.append(("Consensus-Rounds", str(outcome.rounds)))
         if outcome.resolved_by in ("consensus", "learned", "human") and outcome.confidence:
             trailers.append(("Confidence", f"{outcome.confidence:.2f}"))
+        if outcome.decision:
+            trailers.append(("Decision", outcome.decision))
         message = self.store[sha].message.decode("utf-8", "replace").strip().splitlines()
         return mainline.make_merge_commit(
             self.store, tree=tree, main_sha=main, branch_sha=sha, committer=self.config.committer,
@@ -275,6 +277,10 @@ class Runner:
             from . import learning
 
             learning.remember(self.central, entry, outcome)
+        if entry.kind == "decision" or outcome.status == "merged":
+            from .decisions import settled
+
+            settled(self, entry, outcome)
         events.flush(self.central, self.config)
         return outcome
 
