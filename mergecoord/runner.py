@@ -265,7 +265,7 @@ class Runner:
                     "failed", detail=f"{self.config.main_ref} does not exist; push a first commit to it"))
             if sha not in self.store:
                 return self.finish(entry, MergeOutcome("failed", detail=f"commit {entry.sha} is missing"))
-            if mainline.is_ancestor(self.store, sha, main):
+            if entry.kind != "rollback" and mainline.is_ancestor(self.store, sha, main):
                 return self.finish(entry, MergeOutcome("up-to-date", commit=main.decode(),
                                                        detail="already contained in main"))
             try:
@@ -292,12 +292,17 @@ class Runner:
             from .decisions import apply
 
             outcome = apply.prepare(self, entry, main, sha)
+        elif entry.kind == "rollback":
+            from . import rollback
+
+            outcome = rollback.prepare(self, entry, main)
         else:
             result = merge_commits(self.store, main, sha)
             if result.clean:
                 outcome = MergeOutcome("ready", resolved_by="clean", tree=result.tree, merge=result)
             else:
                 self.echo("✗ CONFLICT in " + ", ".join(c.path for c in result.conflicts))
+                journal.record(self.central, entry.id, "discussing", conflicts=[c.path for c in result.conflicts])
                 outcome = resolution.resolve(self, entry, main, sha, result)
         if outcome.transcript:
             outcome.transcript = self.redact(outcome.transcript)
@@ -321,7 +326,12 @@ class Runner:
                 transcripts.save(self.central, entry.id, (outcome.transcript + "\n\n" if outcome.transcript else "")
                                  + f"[verify] {why}\n{outcome.verify_output}")
                 return outcome
-        outcome.commit = self.commit_for(entry, main, sha, outcome.tree, outcome)
+        if entry.kind == "rollback":
+            from . import rollback
+
+            outcome.commit = rollback.commit(self, entry, main, outcome)
+        else:
+            outcome.commit = self.commit_for(entry, main, sha, outcome.tree, outcome)
         return outcome
 
     def secrets(self):
@@ -417,7 +427,7 @@ class Runner:
             outcome.decision = escalate(self, entry, outcome)
         if not recorded:
             self.record(entry, outcome)
-        if outcome.status == "merged" and outcome.files:
+        if outcome.files or outcome.resolved_by == "human":
             from . import learning
 
             learning.remember(self.central, entry, outcome)
