@@ -257,3 +257,40 @@ def test_a_dead_or_hanging_webhook_never_holds_up_merges_or_pushes(central, make
     assert proc.returncode == 0 and "Traceback" not in proc.stdout + proc.stderr, proc.stderr
     assert elapsed < 20, f"the runner took {elapsed:.0f}s with a {kind} webhook"
     assert_invariants(central, tips)
+
+
+SERVE_THROUGH_A_FULL_DISK = r"""
+import resource, sys, threading, time
+from mergecoord import config as config_mod
+from mergecoord.central import locate
+from mergecoord.runner import Runner
+
+central = locate(sys.argv[1])
+lines = []
+runner = Runner(central, config_mod.load(central), echo=lines.append)
+soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+resource.setrlimit(resource.RLIMIT_FSIZE, (0, hard))          # the disk is full...
+done = threading.Event()
+thread = threading.Thread(target=runner.run, kwargs=dict(once=False, wait=True, should_stop=done.is_set))
+thread.start()
+time.sleep(1.5)
+resource.setrlimit(resource.RLIMIT_FSIZE, (hard, hard))       # ...and then it has room again
+deadline = time.monotonic() + 30
+while time.monotonic() < deadline and sum("Clean merge" in l for l in lines) < 2:
+    time.sleep(0.1)
+done.set()
+thread.join()
+print("\n".join(lines))
+"""
+
+
+def test_a_serving_runner_waits_out_a_full_disk_and_goes_on(central, make_worker):
+    central.set_config("[runner]\nautostart = false\npoll_interval = 0.2\n")
+    worker = make_worker("Apollo")
+    tips = {b: worker.work(b, {f"{b[7:]}.txt": "x\n"}) for b in ("sprint/a", "sprint/b")}
+    proc = subprocess.run([sys.executable, "-c", SERVE_THROUGH_A_FULL_DISK, str(central.path)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+    assert "mergecoord: runner stopped: File too large" in proc.stdout
+    assert proc.stdout.count("Clean merge to main") == 2
+    assert_invariants(central, tips)
