@@ -1,0 +1,201 @@
+"""Path-level three-way merge of trees, with renames, as git's merge-ort does it.
+
+The merge only looks at paths that changed on either side (``trees.tree_changes`` skips
+identical subtrees), pairs each side's deletes and adds into renames, follows every base
+path to where each side put it, merges the entries that land on one path, and writes the
+result as the base tree with those paths replaced.  Returns raw conflict records; the
+public dataclasses live in ``engine``.  Never touches files, refs or output.
+"""
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass, field
+
+from .blobs import merge_entry
+from .renames import detect_renames, directory_renames, relocate
+from .trees import apply_changes, is_dir, kind_of, tree_changes
+
+
+@dataclass
+class Item:
+    """What lands on one merged path: (path, entry) per side, plus why it is special."""
+
+    base: tuple | None = None     # (path, entry)
+    ours: tuple | None = None
+    theirs: tuple | None = None
+    flags: set = field(default_factory=set)
+
+
+@dataclass(frozen=True)
+class RawConflict:
+    path: bytes
+    kind: str
+    base: tuple | None  # (path, (mode, sha)) or None
+    ours: tuple | None
+    theirs: tuple | None
+
+
+def merge_tree_ids(store, base, ours, theirs, depth=0, labels=("ours", "theirs")):
+    """(merged tree id, [RawConflict]) for three tree ids (base may be None)."""
+    if ours == theirs:
+        return ours, []
+    if base == ours:
+        return theirs, []
+    if base == theirs:
+        return ours, []
+    co = tree_changes(store, base, ours)
+    ct = tree_changes(store, base, theirs)
+    ro = detect_renames(store, co, ct)
+    rt = detect_renames(store, ct, co)
+    dro = directory_renames(ro, lambda d: is_dir(store, ours, d))
+    drt = directory_renames(rt, lambda d: is_dir(store, theirs, d))
+    for d in dro.keys() & drt.keys():  # renamed on both sides: git applies neither
+        del dro[d], drt[d]
+    items = _place(co, ct, ro, rt, dro, drt)
+    changes: dict = {p: None for p in co.keys() | ct.keys()}
+    conflicts: list = []
+    final: dict = {}
+    for path, item in sorted(items.items()):
+        _resolve(store, path, item, depth, labels, final, conflicts)
+    _file_directory(final, items, depth, labels, conflicts)
+    changes.update(final)
+    return apply_changes(store, base, changes), conflicts
+
+
+def _place(co, ct, ro, rt, dro, drt) -> dict:
+    """Follow every changed base path and every added path to its merged path."""
+    items: dict = {}
+
+    def put(path, role, value, flag=None):
+        item = items.setdefault(path, Item())
+        if getattr(item, role) is not None and role != "base":
+            item.flags.add("collision")
+        setattr(item, role, value)
+        if flag:
+            item.flags.add(flag)
+        return item
+
+    dst_o, dst_t = set(ro.values()), set(rt.values())
+    for p in co.keys() | ct.keys():
+        b = co[p][0] if p in co else ct[p][0]
+        if b is None:
+            continue
+        op, oe = (ro[p], co[ro[p]][1]) if p in ro else (p, co[p][1] if p in co else b)
+        tp, te = (rt[p], ct[rt[p]][1]) if p in rt else (p, ct[p][1] if p in ct else b)
+        if op == tp:
+            it = put(op, "base", (p, b))
+            put(op, "ours", (op, oe))
+            put(op, "theirs", (tp, te))
+            if op != p and p in ro and p in rt:
+                it.flags.add("renamed-both")
+        elif tp == p:  # only ours renamed
+            dest = relocate(op, drt) or op
+            flag = "file location" if dest != op else None
+            it = put(dest, "base", (p, b), flag)
+            put(dest, "ours", (op, oe))
+            if te is None:
+                it.flags.add("rename/delete")
+            else:
+                put(dest, "theirs", (p, te))
+        elif op == p:  # only theirs renamed
+            dest = relocate(tp, dro) or tp
+            flag = "file location" if dest != tp else None
+            it = put(dest, "base", (p, b), flag)
+            put(dest, "theirs", (tp, te))
+            if oe is None:
+                it.flags.add("rename/delete")
+            else:
+                put(dest, "ours", (p, oe))
+        else:  # renamed differently on both sides
+            put(op, "base", (p, b), "rename/rename").ours = (op, oe)
+            put(tp, "base", (p, b), "rename/rename").theirs = (tp, te)
+            put(p, "base", (p, b), "rename/rename-source")
+    for p, (old, new) in co.items():
+        if old is None and p not in dst_o:
+            dest = relocate(p, drt) or p
+            put(dest, "ours", (p, new), "file location" if dest != p else None)
+    for p, (old, new) in ct.items():
+        if old is None and p not in dst_t:
+            dest = relocate(p, dro) or p
+            put(dest, "theirs", (p, new), "file location" if dest != p else None)
+    return items
+
+
+def _entry(side):
+    return None if side is None else side[1]
+
+
+def _resolve(store, path, item, depth, labels, final, conflicts):
+    flags = item.flags
+    b, o, t = _entry(item.base), _entry(item.ours), _entry(item.theirs)
+    if "rename/rename-source" in flags:
+        final[path] = None
+        if not depth:
+            conflicts.append(RawConflict(path, "rename/rename", item.base, None, None))
+        return
+    if "rename/rename" in flags:
+        final[path] = b if depth else (o if o is not None else t)
+        if not depth:
+            conflicts.append(RawConflict(path, "rename/rename", item.base, item.ours, item.theirs))
+        return
+    if "collision" in flags or (item.base is not None and b is None):
+        pass
+    if "rename/delete" in flags:
+        final[path] = b if depth else o if o is not None else t
+        if not depth:
+            conflicts.append(RawConflict(path, "rename/delete", item.base, item.ours, item.theirs))
+        return
+    merged = merge_entry(store, b, o, t, depth, labels)
+    final[path] = merged.entry
+    kind = merged.kind
+    if "collision" in flags and kind is None:
+        kind = "add/add"
+    if kind is None and "file location" in flags:
+        kind = "file location"
+    if depth or kind is None:
+        return
+    if kind == "type":
+        # git keeps one at the path and moves the regular file to path~<side>
+        moved_side = "theirs" if kind_of(t[0]) == "file" or kind_of(o[0]) != "file" else "ours"
+        moved = t if moved_side == "theirs" else o
+        kept = o if moved_side == "theirs" else t
+        label = labels[1] if moved_side == "theirs" else labels[0]
+        other = path + b"~" + label.encode()
+        final[path] = kept
+        final[other] = moved
+        conflicts.append(RawConflict(other, kind, item.base, item.ours, item.theirs))
+    conflicts.append(RawConflict(path, kind, item.base, item.ours, item.theirs))
+
+
+def _file_directory(final, items, depth, labels, conflicts):
+    """A file where the merged tree needs a directory moves to path~<side>, as in git."""
+    blocked = set()
+    for path, entry in final.items():
+        if entry is None:
+            continue
+        for anc in _ancestors(path):
+            if final.get(anc) is not None:
+                blocked.add(anc)
+    for path in sorted(blocked):
+        entry = final.pop(path)
+        item = items.get(path)
+        side = 0
+        if item is not None and _entry(item.ours) != entry:
+            side = 1
+        new = path + b"~" + labels[side].encode()
+        final[path] = None
+        final[new] = entry
+        if not depth:
+            conflicts[:] = [c for c in conflicts if c.path != path]
+            conflicts.append(RawConflict(new, "file/directory",
+                                         item.base if item else None,
+                                         item.ours if item else None,
+                                         item.theirs if item else None))
+
+
+def _ancestors(path):
+    while True:
+        path = posixpath.dirname(path)
+        if not path:
+            return
+        yield path
