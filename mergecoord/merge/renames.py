@@ -170,8 +170,20 @@ def directory_renames(renames: dict, dir_exists) -> dict:
     return result
 
 
+def relevant_directory_renames(dir_renames: dict, other_changes: dict) -> dict:
+    """Keep the directory renames that apply to the other side's changes.
+
+    ort only treats a removed directory as renamed when the other side added files
+    directly in it (its "relevant" directories); a file added in a brand-new
+    subdirectory of a renamed directory therefore stays where it was added.
+    """
+    added_in = {posixpath.dirname(p) for p, (old, new) in other_changes.items()
+                if old is None and new is not None}
+    return {d: n for d, n in dir_renames.items() if d in added_in}
+
+
 def relocate(path: bytes, dir_renames: dict):
-    """New path of `path` under the deepest renamed ancestor directory, or None."""
+    """New path of `path` under its deepest renamed ancestor directory, or None."""
     for anc in _ancestors(path):
         new = dir_renames.get(anc)
         if new is not None:

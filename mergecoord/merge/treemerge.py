@@ -12,7 +12,8 @@ import posixpath
 from dataclasses import dataclass, field
 
 from .blobs import merge_entry
-from .renames import detect_renames, directory_renames, relocate
+from .renames import (detect_renames, directory_renames, relevant_directory_renames,
+                      relocate)
 from .trees import apply_changes, is_dir, kind_of, tree_changes
 
 
@@ -51,6 +52,8 @@ def merge_tree_ids(store, base, ours, theirs, depth=0, labels=("ours", "theirs")
     drt = directory_renames(rt, lambda d: is_dir(store, theirs, d))
     for d in dro.keys() & drt.keys():  # renamed on both sides: git applies neither
         del dro[d], drt[d]
+    dro = relevant_directory_renames(dro, ct)
+    drt = relevant_directory_renames(drt, co)
     items = _place(co, ct, ro, rt, dro, drt)
     changes: dict = {p: None for p in co.keys() | ct.keys()}
     conflicts: list = []
@@ -93,8 +96,10 @@ def _place(co, ct, ro, rt, dro, drt) -> dict:
             flag = "file location" if dest != op else None
             it = put(dest, "base", (p, b), flag)
             put(dest, "ours", (op, oe))
-            if te is None:
+            if _gone(b, te):
                 it.flags.add("rename/delete")
+                if te is not None:  # a type change is a delete plus an add to git
+                    put(p, "theirs", (p, te))
             else:
                 put(dest, "theirs", (p, te))
         elif op == p:  # only theirs renamed
@@ -102,11 +107,14 @@ def _place(co, ct, ro, rt, dro, drt) -> dict:
             flag = "file location" if dest != tp else None
             it = put(dest, "base", (p, b), flag)
             put(dest, "theirs", (tp, te))
-            if oe is None:
+            if _gone(b, oe):
                 it.flags.add("rename/delete")
+                if oe is not None:
+                    put(p, "ours", (p, oe))
             else:
                 put(dest, "ours", (p, oe))
-        else:  # renamed differently on both sides
+        else:  # renamed differently on both sides; each target follows the other's dir renames
+            op, tp = relocate(op, drt) or op, relocate(tp, dro) or tp
             put(op, "base", (p, b), "rename/rename").ours = (op, oe)
             put(tp, "base", (p, b), "rename/rename").theirs = (tp, te)
             put(p, "base", (p, b), "rename/rename-source")
@@ -119,6 +127,11 @@ def _place(co, ct, ro, rt, dro, drt) -> dict:
             dest = relocate(p, dro) or p
             put(dest, "theirs", (p, new), "file location" if dest != p else None)
     return items
+
+
+def _gone(base, entry) -> bool:
+    """The other side deleted the renamed file, or replaced it by another type."""
+    return entry is None or kind_of(entry[0]) != kind_of(base[0])
 
 
 def _entry(side):
@@ -176,6 +189,12 @@ def _file_directory(final, items, depth, labels, conflicts):
         for anc in _ancestors(path):
             if final.get(anc) is not None:
                 blocked.add(anc)
+    # a rename/rename source where the merged tree has a directory is simply gone (ort)
+    dirs = {anc for path, entry in final.items() if entry is not None
+            for anc in _ancestors(path)}
+    conflicts[:] = [c for c in conflicts
+                    if not (c.kind == "rename/rename" and c.ours is None and c.theirs is None
+                            and c.path in dirs)]
     for path in sorted(blocked):
         entry = final.pop(path)
         item = items.get(path)
@@ -185,12 +204,19 @@ def _file_directory(final, items, depth, labels, conflicts):
         new = path + b"~" + labels[side].encode()
         final[path] = None
         final[new] = entry
-        if not depth:
-            conflicts[:] = [c for c in conflicts if c.path != path]
-            conflicts.append(RawConflict(new, "file/directory",
-                                         item.base if item else None,
-                                         item.ours if item else None,
-                                         item.theirs if item else None))
+        if depth:
+            continue
+        if any(c.path == path and c.kind == "rename/rename" for c in conflicts):
+            # git keeps listing a rename/rename target under its own path (its index
+            # stages can sit beside the directory); the tree holds it at path~label
+            continue
+        old = [c for c in conflicts if c.path == path]
+        conflicts[:] = [c for c in conflicts if c.path != path]
+        conflicts.append(RawConflict(new, "file/directory",
+                                     item.base if item else None,
+                                     item.ours if item else None,
+                                     item.theirs if item else None))
+        conflicts.extend(RawConflict(new, c.kind, c.base, c.ours, c.theirs) for c in old)
 
 
 def _ancestors(path):
