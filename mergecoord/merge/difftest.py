@@ -45,6 +45,8 @@ class Comparison:
     engine_tree: bytes
     engine_seconds: float
     git_seconds: float
+    bases: int = 1             # merge bases the engine used (>1: criss-cross, virtual base)
+    kinds: tuple = ()          # conflict kinds the engine reported
 
 
 def git_merge_tree(repo_path, ours: bytes, theirs: bytes, env=None) -> GitMerge:
@@ -81,7 +83,23 @@ def compare(repo, ours: bytes, theirs: bytes, env=None) -> Comparison:
     t2 = time.perf_counter()
     paths = res.conflicted_paths
     outcome = classify(git, res.clean, paths, res.tree)
-    return Comparison(ours, theirs, outcome, git, res.clean, paths, res.tree, t1 - t0, t2 - t1)
+    return Comparison(ours, theirs, outcome, git, res.clean, paths, res.tree, t1 - t0, t2 - t1,
+                      len(res.bases), tuple(sorted({c.kind for c in res.conflicts})))
+
+
+def run_generated(workdir, seed: int, n_commits: int = 40, n_pairs: int = 30) -> list:
+    """Generate a seeded history in a fresh bare repo under workdir and compare n_pairs merges."""
+    from dulwich.repo import Repo
+
+    from .histgen import HistoryGenerator
+
+    path = os.path.join(str(workdir), f"gen-{seed}.git")
+    env = git_env()
+    subprocess.run(["git", "init", "-q", "--bare", path], check=True, env=env)
+    repo = Repo(path)
+    gen = HistoryGenerator(repo, seed, env)
+    gen.generate(n_commits)
+    return [compare(repo, a, b, env) for a, b in gen.pairs(n_pairs)]
 
 
 def merge_pairs_of_history(repo, limit: int | None = None) -> list:

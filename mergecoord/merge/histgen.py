@@ -67,14 +67,20 @@ class HistoryGenerator:
         r = self.rng
         texts = [p for p, (m, _) in snap.items() if m in (REG, EXE) and b"\0" not in snap[p][1]]
         ops = ["edit"] * 8 + ["add"] * 2 + ["delete", "rename", "rename", "move", "dirrename",
-                                            "chmod", "symlink", "binary", "type", "gitlink",
-                                            "filedir"]
+                                            "chmod", "chmod", "symlink", "symlink", "binary",
+                                            "binary", "type", "gitlink", "gitlink", "filedir"]
         op = r.choice(ops)
         if op == "edit" and texts:
-            p = r.choice(texts)
+            # most edits go to a few "hot" files, so that branches collide on them
+            p = r.choice(sorted(texts)[:4] if r.random() < 0.5 else texts)
             snap[p] = (snap[p][0], self._edit_text(snap[p][1]))
         elif op == "add" or not snap:
-            snap[self._new_path(snap)] = (REG, self._text())
+            path = self._new_path(snap)
+            if r.random() < 0.3:  # a well-known name, so that both sides may add it
+                path = r.choice([b"NEWS", b"src/new.c", b"docs/added.md"])
+                if any(p.startswith(path + b"/") or path.startswith(p + b"/") for p in snap):
+                    path = self._new_path(snap)
+            snap[path] = (REG, self._text(1, 6))
         elif op == "delete":
             del snap[r.choice(sorted(snap))]
         elif op in ("rename", "move") and texts:
@@ -99,16 +105,16 @@ class HistoryGenerator:
                     for p in [p for p in snap if p.startswith(old + b"/")]:
                         snap[new + p[len(old):]] = snap.pop(p)
         elif op == "chmod" and texts:
-            p = r.choice(texts)
+            p = r.choice(sorted(texts)[:4] if r.random() < 0.5 else texts)
             snap[p] = (EXE if snap[p][0] == REG else REG, snap[p][1])
         elif op == "symlink":
             links = [p for p, (m, _) in snap.items() if m == LINK]
             target = f"target{r.randint(0, 5)}".encode()
-            snap[r.choice(links) if links and r.random() < 0.6 else self._new_path(snap)] = \
+            snap[r.choice(links) if links and r.random() < 0.85 else self._new_path(snap)] = \
                 (LINK, target)
         elif op == "binary":
             bins = [p for p, (m, d) in snap.items() if m == REG and b"\0" in d]
-            p = r.choice(bins) if bins and r.random() < 0.6 else self._new_path(snap)
+            p = r.choice(bins) if bins and r.random() < 0.85 else self._new_path(snap)
             snap[p] = (REG, b"BIN\0" + bytes(r.randrange(256) for _ in range(40)))
         elif op == "type" and snap:
             p = r.choice(sorted(snap))
@@ -118,7 +124,7 @@ class HistoryGenerator:
                 snap[p] = (LINK, b"target")
         elif op == "gitlink":
             subs = [p for p, (m, _) in snap.items() if m == GITLINK]
-            p = r.choice(subs) if subs and r.random() < 0.6 else self._new_path(snap)
+            p = r.choice(subs) if subs and r.random() < 0.85 else self._new_path(snap)
             snap[p] = (GITLINK, bytes(r.randrange(256) for _ in range(20)).hex().encode())
         elif op == "filedir" and texts:
             p = r.choice(texts)
@@ -176,7 +182,10 @@ class HistoryGenerator:
                 a, b = r.sample(self.commits[-12:], 2)
                 tree = self._git_merge_tree(a, b)
                 if len(tree) == 40:
-                    self._commit(tree, [a, b], self._snapshot_of_tree(tree))
+                    snap = self._snapshot_of_tree(tree)
+                    self._commit(tree, [a, b], snap)
+                    if r.random() < 0.5:  # the mirror merge too: a criss-cross
+                        self._commit(tree, [b, a], dict(snap))
                 continue
             parent = r.choice(self.commits[-8:]) if r.random() < 0.8 else r.choice(self.commits)
             snap = dict(self.snapshots[parent])

@@ -30,7 +30,7 @@ def _regular(entry) -> bool:
 
 
 def _renamable(entry) -> bool:
-    return entry is not None and (stat.S_ISREG(entry[0]) or stat.S_ISLNK(entry[0]))
+    return entry is not None  # exact renames cover files, symlinks and gitlinks alike
 
 
 def _chunk_counts(data: bytes) -> dict:

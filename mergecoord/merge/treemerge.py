@@ -60,7 +60,7 @@ def merge_tree_ids(store, base, ours, theirs, depth=0, labels=("ours", "theirs")
     final: dict = {}
     for path, item in sorted(items.items()):
         _resolve(store, path, item, depth, labels, final, conflicts)
-    _file_directory(final, items, depth, labels, conflicts)
+    _file_directory(store, (base, ours, theirs), final, items, depth, labels, conflicts)
     changes.update(final)
     return apply_changes(store, base, changes), conflicts
 
@@ -180,7 +180,7 @@ def _resolve(store, path, item, depth, labels, final, conflicts):
     conflicts.append(RawConflict(path, kind, item.base, item.ours, item.theirs))
 
 
-def _file_directory(final, items, depth, labels, conflicts):
+def _file_directory(store, trees, final, items, depth, labels, conflicts):
     """A file where the merged tree needs a directory moves to path~<side>, as in git."""
     blocked = set()
     for path, entry in final.items():
@@ -206,9 +206,10 @@ def _file_directory(final, items, depth, labels, conflicts):
         final[new] = entry
         if depth:
             continue
-        if any(c.path == path and c.kind == "rename/rename" for c in conflicts):
-            # git keeps listing a rename/rename target under its own path (its index
-            # stages can sit beside the directory); the tree holds it at path~label
+        if not any(is_dir(store, t, path) for t in trees):
+            # ort only sees a file/directory conflict where one of the three trees has a
+            # directory; one made by renames is recorded as conflict stages beside the
+            # file, which keeps listing its own conflicts (the tree holds it at path~label)
             continue
         old = [c for c in conflicts if c.path == path]
         conflicts[:] = [c for c in conflicts if c.path != path]
