@@ -21,6 +21,10 @@ Conflict kinds (``PathConflict.kind``):
                  (git's default merge.directoryRenames=conflict)
   file/directory a file is where the merged tree needs a directory; it moves to
                  ``path~<label>``
+  directory rename split
+                 a directory renamed on one side went to several places in equal
+                 numbers and the other side added files in it; ``path`` is the
+                 directory, which git does not list as a conflicted path
 Only ``content`` (and ``add/add`` text) conflicts are meant for hunk-level resolution.
 """
 from __future__ import annotations
@@ -28,7 +32,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .bases import _Graph, merge_bases, merged_base_tree
-from .treemerge import merge_tree_ids
+from .treemerge import SPLIT, merge_tree_ids
 
 __all__ = ["Side", "PathConflict", "MergeResult", "merge_bases", "merge_commits", "merge_trees"]
 
@@ -61,8 +65,11 @@ class MergeResult:
 
     @property
     def conflicted_paths(self) -> tuple[str, ...]:
-        """Sorted distinct conflicted paths (what ``git merge-tree --name-only`` lists)."""
-        return tuple(sorted({c.path for c in self.conflicts}))
+        """Sorted distinct conflicted paths (what ``git merge-tree --name-only`` lists).
+
+        A "directory rename split" names a directory but is not a conflicted path in git.
+        """
+        return tuple(sorted({c.path for c in self.conflicts if c.kind != SPLIT}))
 
 
 def _decode(path: bytes) -> str:

@@ -87,18 +87,19 @@ def detect_renames(store, changes: dict, other_changes: dict) -> dict:
     if not deletes or not adds:
         return {}
     renames: dict = {}
-    # 1. exact renames, preferring the same basename when a blob moved more than once
+    # 1. exact renames: each destination, in path order, takes an unused source with the
+    #    same blob, preferably one with the same basename (diffcore-rename)
     by_sha = defaultdict(list)
-    for p, e in sorted(adds.items()):
+    for p, e in sorted(deletes.items()):
         by_sha[(e[1], stat.S_IFMT(e[0]))].append(p)
-    for src, e in sorted(deletes.items()):
-        dsts = by_sha.get((e[1], stat.S_IFMT(e[0])))
-        if not dsts:
+    for dst, e in sorted(adds.items()):
+        srcs = by_sha.get((e[1], stat.S_IFMT(e[0])))
+        if not srcs:
             continue
-        base = posixpath.basename(src)
-        pick = next((d for d in dsts if posixpath.basename(d) == base), dsts[0])
-        dsts.remove(pick)
-        renames[src] = pick
+        base = posixpath.basename(dst)
+        pick = next((s for s in srcs if posixpath.basename(s) == base), srcs[0])
+        srcs.remove(pick)
+        renames[pick] = dst
     srcs = [p for p, e in deletes.items() if p not in renames and _regular(e)]
     used = set(renames.values())
     dsts = [p for p, e in adds.items() if p not in used and _regular(e)]
@@ -148,6 +149,9 @@ def detect_renames(store, changes: dict, other_changes: dict) -> dict:
 def directory_renames(renames: dict, dir_exists) -> dict:
     """{old dir: new dir} for directories this side removed and whose files mostly moved.
 
+    A directory whose files went to several directories in equal numbers maps to None
+    (git's "directory rename split" conflict).
+
     dir_exists(path) tells whether a directory still exists on this side.
     """
     counts: dict = defaultdict(Counter)
@@ -165,7 +169,8 @@ def directory_renames(renames: dict, dir_exists) -> dict:
             continue
         ranked = targets.most_common(2)
         if len(ranked) == 2 and ranked[0][1] == ranked[1][1]:
-            continue  # a split: git declines to guess
+            result[old] = None  # a split: git declines to guess, and says so
+            continue
         result[old] = ranked[0][0]
     return result
 
@@ -186,7 +191,7 @@ def relocate(path: bytes, dir_renames: dict):
     """New path of `path` under its deepest renamed ancestor directory, or None."""
     for anc in _ancestors(path):
         new = dir_renames.get(anc)
-        if new is not None:
+        if new is not None:  # None: a split, which moves nothing
             rest = path[len(anc) + 1:]
             return new + b"/" + rest if new else rest
     return None

@@ -17,6 +17,9 @@ from .renames import (detect_renames, directory_renames, relevant_directory_rena
 from .trees import apply_changes, is_dir, kind_of, tree_changes
 
 
+SPLIT = "directory rename split"  # a conflict git reports without a conflicted path
+
+
 @dataclass
 class Item:
     """What lands on one merged path: (path, entry) per side, plus why it is special."""
@@ -48,15 +51,18 @@ def merge_tree_ids(store, base, ours, theirs, depth=0, labels=("ours", "theirs")
     ct = tree_changes(store, base, theirs)
     ro = detect_renames(store, co, ct)
     rt = detect_renames(store, ct, co)
-    dro = directory_renames(ro, lambda d: is_dir(store, ours, d))
-    drt = directory_renames(rt, lambda d: is_dir(store, theirs, d))
+    dro, drt = {}, {}
+    if not depth:  # ort skips directory renames inside a virtual merge base
+        dro = directory_renames(ro, lambda d: is_dir(store, ours, d))
+        drt = directory_renames(rt, lambda d: is_dir(store, theirs, d))
     for d in dro.keys() & drt.keys():  # renamed on both sides: git applies neither
         del dro[d], drt[d]
     dro = relevant_directory_renames(dro, ct)
     drt = relevant_directory_renames(drt, co)
     items = _place(co, ct, ro, rt, dro, drt)
     changes: dict = {p: None for p in co.keys() | ct.keys()}
-    conflicts: list = []
+    conflicts: list = [RawConflict(d, SPLIT, None, None, None)
+                       for d, new in (dro | drt).items() if new is None and not depth]
     final: dict = {}
     for path, item in sorted(items.items()):
         _resolve(store, path, item, depth, labels, final, conflicts)
