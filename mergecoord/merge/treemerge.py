@@ -28,6 +28,7 @@ class Item:
     ours: tuple | None = None
     theirs: tuple | None = None
     flags: set = field(default_factory=set)
+    collide: tuple | None = None  # (role, (path, entry)) of a second entry for that side
 
 
 @dataclass(frozen=True)
@@ -78,8 +79,9 @@ def _place(co, ct, ro, rt, dro, drt) -> dict:
     def put(path, role, value, flag=None):
         item = items.setdefault(path, Item())
         if getattr(item, role) is not None and role != "base":
-            item.flags.add("collision")
-        setattr(item, role, value)
+            item.collide = (role, value)  # e.g. a rename onto a path the same side added
+        else:
+            setattr(item, role, value)
         if flag:
             item.flags.add(flag)
         return item
@@ -157,18 +159,20 @@ def _resolve(store, path, item, depth, labels, final, conflicts):
         if not depth:
             conflicts.append(RawConflict(path, "rename/rename", item.base, item.ours, item.theirs))
         return
-    if "collision" in flags or (item.base is not None and b is None):
-        pass
     if "rename/delete" in flags:
         final[path] = b if depth else o if o is not None else t
         if not depth:
             conflicts.append(RawConflict(path, "rename/delete", item.base, item.ours, item.theirs))
         return
     merged = merge_entry(store, b, o, t, depth, labels)
-    final[path] = merged.entry
     kind = merged.kind
-    if "collision" in flags and kind is None:
-        kind = "add/add"
+    if item.collide is not None:
+        # rename/add: the renamed file's merge result meets the other add, two-way
+        role, added = item.collide
+        o, t = (added[1], merged.entry) if role == "ours" else (merged.entry, added[1])
+        merged = merge_entry(store, None, o, t, depth, labels)
+        kind = kind or merged.kind
+    final[path] = merged.entry
     if kind is None and "file location" in flags:
         kind = "file location"
     if depth or kind is None:
