@@ -72,6 +72,12 @@ class _Scorer:
         return common * MAX_SCORE // big
 
 
+def walk_order(path: bytes):
+    """Sort key of ort's tree walk: a directory's files come before its subdirectories'."""
+    parts = path.split(b"/")
+    return tuple((1, p) for p in parts[:-1]) + ((0, parts[-1]),)
+
+
 def _ancestors(path: bytes):
     while True:
         path = posixpath.dirname(path)
@@ -90,9 +96,11 @@ def detect_renames(store, changes: dict, other_changes: dict) -> dict:
     # 1. exact renames: each destination, in path order, takes an unused source with the
     #    same blob, preferably one with the same basename (diffcore-rename)
     by_sha = defaultdict(list)
-    for p, e in sorted(deletes.items()):
+    for p in sorted(deletes, key=walk_order):
+        e = deletes[p]
         by_sha[(e[1], stat.S_IFMT(e[0]))].append(p)
-    for dst, e in sorted(adds.items()):
+    for dst in sorted(adds, key=walk_order):
+        e = adds[dst]
         srcs = by_sha.get((e[1], stat.S_IFMT(e[0])))
         if not srcs:
             continue
@@ -134,10 +142,10 @@ def detect_renames(store, changes: dict, other_changes: dict) -> dict:
             sc = scorer.score(deletes[s][1], adds[d][1])
             if sc >= MIN_SCORE:
                 same = posixpath.basename(s) == posixpath.basename(d)
-                cands.append((-sc, -int(same), d, s))
+                cands.append((-sc, -int(same), walk_order(d), walk_order(s), d, s))
     cands.sort()
     taken_s, taken_d = set(), set()
-    for _, _, d, s in cands:
+    for *_, d, s in cands:
         if s in taken_s or d in taken_d:
             continue
         taken_s.add(s)

@@ -29,6 +29,7 @@ class Item:
     theirs: tuple | None = None
     flags: set = field(default_factory=set)
     collide: tuple | None = None  # (role, (path, entry)) of a second entry for that side
+    renamed_both: tuple = (None, None)    # rename/rename: (ours entry, theirs entry)
 
 
 @dataclass(frozen=True)
@@ -122,9 +123,17 @@ def _place(co, ct, ro, rt, dro, drt) -> dict:
             else:
                 put(dest, "ours", (p, oe))
         else:  # renamed differently on both sides; each target follows the other's dir renames
-            op, tp = relocate(op, drt) or op, relocate(tp, dro) or tp
-            put(op, "base", (p, b), "rename/rename").ours = (op, oe)
-            put(tp, "base", (p, b), "rename/rename").theirs = (tp, te)
+            op2, tp2 = relocate(op, drt) or op, relocate(tp, dro) or tp
+            if op2 == tp2:  # a directory rename brought them together: one file, misplaced
+                it = put(op2, "base", (p, b), "file location")
+                put(op2, "ours", (op, oe))
+                put(op2, "theirs", (tp, te))
+                continue
+            op, tp = op2, tp2
+            it = put(op, "base", (p, b), "rename/rename")
+            it.ours, it.renamed_both = (op, oe), (oe, te)
+            it = put(tp, "base", (p, b), "rename/rename")
+            it.theirs, it.renamed_both = (tp, te), (oe, te)
             put(p, "base", (p, b), "rename/rename-source")
     for p, (old, new) in co.items():
         if old is None and p not in dst_o:
@@ -155,7 +164,10 @@ def _resolve(store, path, item, depth, labels, final, conflicts):
             conflicts.append(RawConflict(path, "rename/rename", item.base, None, None))
         return
     if "rename/rename" in flags:
-        final[path] = b if depth else (o if o is not None else t)
+        if depth:  # a virtual base records the merged content at both targets (ort)
+            final[path] = merge_entry(store, b, *item.renamed_both, depth, labels).entry
+            return
+        final[path] = o if o is not None else t
         if not depth:
             conflicts.append(RawConflict(path, "rename/rename", item.base, item.ours, item.theirs))
         return
