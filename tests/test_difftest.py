@@ -10,7 +10,7 @@ import pytest
 
 from mergecoord.merge.difftest import run_generated
 
-SEEDS = range(10)          # 10 histories x 30 pairs = 300 merges
+SEEDS = range(12)          # 12 histories x 40 pairs = 480 merges, a few seconds
 # Mismatch classes tolerated by name (see README "Merge fidelity"); none is a silent merge.
 KNOWN_CLASSES: set = set()
 
@@ -19,7 +19,7 @@ KNOWN_CLASSES: set = set()
 def comparisons(tmp_path_factory):
     out = []
     for seed in SEEDS:
-        out.extend(run_generated(tmp_path_factory.mktemp(f"seed{seed}"), seed, 40, 30))
+        out.extend(run_generated(tmp_path_factory.mktemp(f"seed{seed}"), seed, 40, 40))
     return out
 
 
@@ -42,7 +42,7 @@ def test_same_verdict_paths_and_clean_tree(comparisons):
 def test_generated_merges_cover_the_hard_cases(comparisons):
     """Guard against a generator that drifts into trivial merges."""
     kinds = collections.Counter(k for c in comparisons for k in c.kinds)
-    assert len(comparisons) >= 300
+    assert len(comparisons) >= 480
     assert sum(c.bases > 1 for c in comparisons) >= 5           # criss-cross
     assert sum(c.engine_clean for c in comparisons) >= 60
     for kind in ("content", "modify/delete", "rename/delete", "file location", "binary"):

@@ -172,7 +172,8 @@ class HistoryGenerator:
         return snap
 
     def generate(self, n_commits: int = 40, merge_rate: float = 0.15) -> list:
-        root = {}
+        root = {b"assets/logo.bin": (REG, b"PNG\0" + bytes(range(40))),
+                b"docs/current": (LINK, b"v1")}
         for _ in range(self.rng.randint(10, 25)):
             root[self._new_path(root)] = (REG, self._text())
         self._commit(self._tree(root), [], root)
