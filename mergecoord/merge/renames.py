@@ -93,21 +93,24 @@ def detect_renames(store, changes: dict, other_changes: dict) -> dict:
     if not deletes or not adds:
         return {}
     renames: dict = {}
-    # 1. exact renames: each destination, in path order, takes an unused source with the
-    #    same blob, preferably one with the same basename (diffcore-rename)
+    # 1. exact renames, as diffcore-rename pairs them: each destination, in path order,
+    #    takes the source with the same blob that is unused (else any), preferring the same
+    #    basename; a source taken several times is renamed to the last destination (the
+    #    earlier ones are copies, which a merge treats as plain adds).
     by_sha = defaultdict(list)
-    for p in sorted(deletes, key=walk_order):
+    for p in sorted(deletes):
         e = deletes[p]
         by_sha[(e[1], stat.S_IFMT(e[0]))].append(p)
-    for dst in sorted(adds, key=walk_order):
+    used: dict = {}
+    for dst in sorted(adds):
         e = adds[dst]
-        srcs = by_sha.get((e[1], stat.S_IFMT(e[0])))
-        if not srcs:
+        cands = by_sha.get((e[1], stat.S_IFMT(e[0])))
+        if not cands:
             continue
         base = posixpath.basename(dst)
-        pick = next((s for s in srcs if posixpath.basename(s) == base), srcs[0])
-        srcs.remove(pick)
-        renames[pick] = dst
+        pick = max(cands, key=lambda s: (s not in used) + (posixpath.basename(s) == base))
+        used[pick] = dst
+    renames.update(used)
     srcs = [p for p, e in deletes.items() if p not in renames and _regular(e)]
     used = set(renames.values())
     dsts = [p for p, e in adds.items() if p not in used and _regular(e)]

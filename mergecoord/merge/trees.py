@@ -126,27 +126,28 @@ def apply_changes(store, tree_id, changes: dict) -> bytes:
 
 def _apply(store, tree_id, nested):
     items = _items(store, tree_id)
-    for key, value in nested.items():
-        if isinstance(key, tuple):  # a leaf: replace or remove the entry
-            name = key[0]
-            if name in nested and isinstance(nested[name], dict):
-                continue  # a directory of the same name is being written there too
-            if value is None:
-                cur = items.get(name)
-                if cur is not None and not is_tree_mode(cur[0]):
-                    del items[name]
-            else:
-                items[name] = value
+    # directories first, so that a file replacing an emptied directory survives
     for key, value in nested.items():
         if isinstance(key, tuple):
             continue
         cur = items.get(key)
         sub = cur[1] if cur is not None and is_tree_mode(cur[0]) else None
         new_sub = _apply(store, sub, value)
-        if new_sub is None:
-            items.pop(key, None)
-        else:
+        if new_sub is not None:
             items[key] = (stat.S_IFDIR, new_sub)
+        elif sub is not None:
+            del items[key]
+    for key, value in nested.items():
+        if not isinstance(key, tuple):
+            continue
+        name = key[0]
+        cur = items.get(name)
+        if value is not None:
+            if cur is not None and is_tree_mode(cur[0]):
+                raise ValueError("file %r would replace a directory" % name)
+            items[name] = value
+        elif cur is not None and not is_tree_mode(cur[0]):
+            del items[name]
     if not items:
         return None
     tree = Tree()
