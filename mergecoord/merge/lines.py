@@ -116,33 +116,91 @@ def _changed_flags(a: list, b: list) -> tuple[list[bool], list[bool]]:
     return ca, cb
 
 
-def _compact(lines: list, changed: list[bool]) -> None:
-    """Slide each group of changed lines as far down as it goes (xdl_change_compact)."""
-    n = len(lines)
-    i = 0
-    while i < n:
-        if not changed[i]:
-            i += 1
-            continue
-        start = i
-        while i < n and changed[i]:
-            i += 1
-        end = i
-        # slide down while the line after the group equals the group's first line
-        while end < n and not changed[end] and lines[start] == lines[end]:
-            changed[start] = False
-            changed[end] = True
-            start += 1
-            end += 1
-            while end < n and changed[end]:  # merged with the next group
-                end += 1
-        i = end
+class _Groups:
+    """A cursor over the groups of changed lines of one file (xdiff's struct xdlgroup)."""
+
+    def __init__(self, recs, rchg):
+        self.recs, self.rchg, self.n = recs, rchg, len(recs)
+        self.start = self.end = 0
+        while self.end < self.n and rchg[self.end]:
+            self.end += 1
+
+    def _chg(self, i):
+        return 0 <= i < self.n and self.rchg[i]
+
+    def next(self) -> bool:
+        if self.end == self.n:
+            return False
+        self.start = self.end = self.end + 1
+        while self._chg(self.end):
+            self.end += 1
+        return True
+
+    def previous(self) -> bool:
+        if self.start == 0:
+            return False
+        self.end = self.start = self.start - 1
+        while self._chg(self.start - 1):
+            self.start -= 1
+        return True
+
+    def slide_down(self) -> bool:
+        if self.end < self.n and self.recs[self.start] == self.recs[self.end]:
+            self.rchg[self.start] = False
+            self.rchg[self.end] = True
+            self.start += 1
+            self.end += 1
+            while self._chg(self.end):
+                self.end += 1
+            return True
+        return False
+
+    def slide_up(self) -> bool:
+        if self.start > 0 and self.recs[self.start - 1] == self.recs[self.end - 1]:
+            self.start -= 1
+            self.end -= 1
+            self.rchg[self.start] = True
+            self.rchg[self.end] = False
+            while self._chg(self.start - 1):
+                self.start -= 1
+            return True
+        return False
+
+
+def _compact(recs, rchg, orecs, orchg) -> None:
+    """git's xdl_change_compact without the indent heuristic: slide each group of changed
+    lines as far down as it goes, merging groups it meets, unless it can line up with a
+    change in the other file, in which case it goes back up to the last such position."""
+    g, go = _Groups(recs, rchg), _Groups(orecs, orchg)
+    while True:
+        if g.end != g.start:
+            while True:
+                size = g.end - g.start
+                end_matching_other = -1
+                while g.slide_up():
+                    go.previous()
+                earliest_end = g.end
+                if go.end > go.start:
+                    end_matching_other = g.end
+                while g.slide_down():
+                    go.next()
+                    if go.end > go.start:
+                        end_matching_other = g.end
+                if size == g.end - g.start:
+                    break
+            if g.end != earliest_end and end_matching_other != -1:
+                while go.end == go.start:
+                    g.slide_up()
+                    go.previous()
+        if not g.next():
+            break
+        go.next()
 
 
 def diff_hunks(base: list, side: list) -> list[Hunk]:
     cb, cs = _changed_flags(base, side)
-    _compact(base, cb)
-    _compact(side, cs)
+    _compact(base, cb, side, cs)
+    _compact(side, cs, base, cb)
     hunks = []
     i = j = 0
     nb, ns = len(base), len(side)
