@@ -86,31 +86,41 @@ def _ancestors(path: bytes):
         yield path
 
 
-def detect_renames(store, changes: dict, other_changes: dict) -> dict:
-    """{source path: destination path} for one side's changes {path: (old, new)}."""
+def detect_renames(store, changes: dict, other_changes: dict, new_dir=None) -> dict:
+    """{source path: destination path} for one side's changes {path: (old, new)}.
+
+    new_dir(d) tells whether directory d is new on this side (in neither the base nor the
+    other side); it only orders exact renames of a blob that was re-added several times.
+    """
     deletes = {p: old for p, (old, new) in changes.items() if new is None and _renamable(old)}
     adds = {p: new for p, (old, new) in changes.items() if old is None and _renamable(new)}
     if not deletes or not adds:
         return {}
     renames: dict = {}
-    # 1. exact renames, as diffcore-rename pairs them: each destination, in path order,
-    #    takes the source with the same blob that is unused (else any), preferring the same
-    #    basename; a source taken several times is renamed to the last destination (the
-    #    earlier ones are copies, which a merge treats as plain adds).
+    # 1. exact renames, as diffcore-rename pairs them: each destination in turn takes the
+    #    first unused source with the same blob, preferring the same basename.  The turn
+    #    order is ort's tree walk, which defers directories new on this side until after
+    #    the rest (among several such directories git's order is a hash order; path
+    #    order here).
     by_sha = defaultdict(list)
     for p in sorted(deletes):
         e = deletes[p]
         by_sha[(e[1], stat.S_IFMT(e[0]))].append(p)
-    used: dict = {}
-    for dst in sorted(adds):
+    wanted = [d for d, e in adds.items() if (e[1], stat.S_IFMT(e[0])) in by_sha]
+
+    def turn(dst):
+        deferred = new_dir is not None and any(new_dir(a) for a in _ancestors(dst))
+        return (deferred, dst)
+
+    for dst in sorted(wanted, key=turn if len(wanted) > 1 else None):
         e = adds[dst]
-        cands = by_sha.get((e[1], stat.S_IFMT(e[0])))
+        cands = by_sha[(e[1], stat.S_IFMT(e[0]))]
         if not cands:
             continue
         base = posixpath.basename(dst)
-        pick = max(cands, key=lambda s: (s not in used) + (posixpath.basename(s) == base))
-        used[pick] = dst
-    renames.update(used)
+        pick = next((s for s in cands if posixpath.basename(s) == base), cands[0])
+        cands.remove(pick)
+        renames[pick] = dst
     srcs = [p for p, e in deletes.items() if p not in renames and _regular(e)]
     used = set(renames.values())
     dsts = [p for p, e in adds.items() if p not in used and _regular(e)]
