@@ -29,8 +29,12 @@ def _regular(entry) -> bool:
     return entry is not None and stat.S_ISREG(entry[0])
 
 
+_EMPTY_BLOB = b"e69de29bb2d1d6434b8b29ae775ad8c2e48c5391"
+
+
 def _renamable(entry) -> bool:
-    return entry is not None  # exact renames cover files, symlinks and gitlinks alike
+    # exact renames cover files, symlinks and gitlinks alike; ort never pairs empty files
+    return entry is not None and entry[1] != _EMPTY_BLOB
 
 
 def _chunk_counts(data: bytes) -> dict:

@@ -100,33 +100,13 @@ def _place(co, ct, ro, rt, dro, drt) -> dict:
         op, oe = (ro[p], co[ro[p]][1]) if p in ro else (p, co[p][1] if p in co else b)
         tp, te = (rt[p], ct[rt[p]][1]) if p in rt else (p, ct[p][1] if p in ct else b)
         if op == tp:
-            it = put(op, "base", (p, b))
+            put(op, "base", (p, b))
             put(op, "ours", (op, oe))
             put(op, "theirs", (tp, te))
-            if op != p and p in ro and p in rt:
-                it.flags.add("renamed-both")
-        elif tp == p:  # only ours renamed
-            dest = relocate(op, drt) or op
-            flag = "file location" if dest != op else None
-            it = put(dest, "base", (p, b), flag)
-            put(dest, "ours", (op, oe))
-            if _gone(b, te):
-                it.flags.add("rename/delete")
-                if te is not None:  # a type change is a delete plus an add to git
-                    put(p, "theirs", (p, te))
-            else:
-                put(dest, "theirs", (p, te))
-        elif op == p:  # only theirs renamed
-            dest = relocate(tp, dro) or tp
-            flag = "file location" if dest != tp else None
-            it = put(dest, "base", (p, b), flag)
-            put(dest, "theirs", (tp, te))
-            if _gone(b, oe):
-                it.flags.add("rename/delete")
-                if oe is not None:
-                    put(p, "ours", (p, oe))
-            else:
-                put(dest, "ours", (p, oe))
+        elif tp == p:
+            _renamed_on_one_side(put, p, b, ("ours", op, oe), ("theirs", te), drt)
+        elif op == p:
+            _renamed_on_one_side(put, p, b, ("theirs", tp, te), ("ours", oe), dro)
         else:  # renamed differently on both sides; each target follows the other's dir renames
             op2, tp2 = relocate(op, drt) or op, relocate(tp, dro) or tp
             if op2 == tp2:  # a directory rename brought them together: one file, misplaced
@@ -140,15 +120,28 @@ def _place(co, ct, ro, rt, dro, drt) -> dict:
             it = put(tp, "base", (p, b), "rename/rename")
             it.theirs, it.renamed_both = (tp, te), (oe, te)
             put(p, "base", (p, b), "rename/rename-source")
-    for p, (old, new) in co.items():
-        if old is None and p not in dst_o:
-            dest = relocate(p, drt) or p
-            put(dest, "ours", (p, new), "file location" if dest != p else None)
-    for p, (old, new) in ct.items():
-        if old is None and p not in dst_t:
-            dest = relocate(p, dro) or p
-            put(dest, "theirs", (p, new), "file location" if dest != p else None)
+    for role, changes, own_dsts, other_dir_renames in (("ours", co, dst_o, drt),
+                                                       ("theirs", ct, dst_t, dro)):
+        for p, (old, new) in changes.items():
+            if old is None and p not in own_dsts:  # a plain add
+                dest = relocate(p, other_dir_renames) or p
+                put(dest, role, (p, new), "file location" if dest != p else None)
     return items
+
+
+def _renamed_on_one_side(put, p, b, renamed, other, other_dir_renames):
+    """Base path p was renamed by one side only: the other side's version follows it."""
+    role, path, entry = renamed
+    other_role, other_entry = other
+    dest = relocate(path, other_dir_renames) or path
+    item = put(dest, "base", (p, b), "file location" if dest != path else None)
+    put(dest, role, (path, entry))
+    if _gone(b, other_entry):
+        item.flags.add("rename/delete")
+        if other_entry is not None:  # a type change is a delete plus an add to git
+            put(p, other_role, (p, other_entry))
+    else:
+        put(dest, other_role, (p, other_entry))
 
 
 def _gone(base, entry) -> bool:
