@@ -188,15 +188,18 @@ def _resolve(store, path, item, depth, labels, final, conflicts):
     if depth or kind is None:
         return
     if kind == "type":
-        # git keeps one at the path and moves the regular file to path~<side>
-        moved_side = "theirs" if kind_of(t[0]) == "file" or kind_of(o[0]) != "file" else "ours"
-        moved = t if moved_side == "theirs" else o
-        kept = o if moved_side == "theirs" else t
-        label = labels[1] if moved_side == "theirs" else labels[0]
-        other = path + b"~" + label.encode()
-        final[path] = kept
-        final[other] = moved
-        conflicts.append(RawConflict(other, kind, item.base, item.ours, item.theirs))
+        # ort moves ours aside when it is the regular file, else theirs when it is, else
+        # both: to path~<label of that side>
+        move = ("ours",) if kind_of(o[0]) == "file" else \
+            ("theirs",) if kind_of(t[0]) == "file" else ("ours", "theirs")
+        for side in move:
+            label = labels[0] if side == "ours" else labels[1]
+            aside = path + b"~" + label.encode()
+            final[aside] = o if side == "ours" else t
+            conflicts.append(RawConflict(aside, kind, item.base, item.ours, item.theirs))
+        final[path] = None if len(move) == 2 else (t if move == ("ours",) else o)
+        if len(move) == 2:
+            return
     conflicts.append(RawConflict(path, kind, item.base, item.ours, item.theirs))
 
 
