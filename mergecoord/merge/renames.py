@@ -90,11 +90,11 @@ def _ancestors(path: bytes):
         yield path
 
 
-def detect_renames(store, changes: dict, other_changes: dict, new_dir=None) -> dict:
+def detect_renames(store, changes: dict, other_changes: dict, deferred=None) -> dict:
     """{source path: destination path} for one side's changes {path: (old, new)}.
 
-    new_dir(d) tells whether directory d is new on this side (in neither the base nor the
-    other side); it only orders exact renames of a blob that was re-added several times.
+    deferred(d) tells whether ort defers directory d of this side (the other side left it
+    as in the base); it only orders exact renames of a blob that was re-added several times.
     """
     deletes = {p: old for p, (old, new) in changes.items() if new is None and _renamable(old)}
     adds = {p: new for p, (old, new) in changes.items() if old is None and _renamable(new)}
@@ -103,9 +103,9 @@ def detect_renames(store, changes: dict, other_changes: dict, new_dir=None) -> d
     renames: dict = {}
     # 1. exact renames, as diffcore-rename pairs them: each destination in turn takes the
     #    first unused source with the same blob, preferring the same basename.  The turn
-    #    order is ort's tree walk, which defers directories new on this side until after
-    #    the rest (among several such directories git's order is a hash order; path
-    #    order here).
+    #    order is ort's tree walk, which defers directories the other side left alone
+    #    until after the rest (among several such directories git's order is a hash
+    #    order; path order here).
     by_sha = defaultdict(list)
     for p in sorted(deletes):
         e = deletes[p]
@@ -113,8 +113,8 @@ def detect_renames(store, changes: dict, other_changes: dict, new_dir=None) -> d
     wanted = [d for d, e in adds.items() if (e[1], stat.S_IFMT(e[0])) in by_sha]
 
     def turn(dst):
-        deferred = new_dir is not None and any(new_dir(a) for a in _ancestors(dst))
-        return (deferred, dst)
+        late = deferred is not None and any(deferred(a) for a in _ancestors(dst))
+        return (late, dst)
 
     for dst in sorted(wanted, key=turn if len(wanted) > 1 else None):
         e = adds[dst]

@@ -76,6 +76,19 @@ def tree_changes(store, old_tree, new_tree, prefix=b"", out=None):
     return out
 
 
+def entry_at(store, tree_id, path: bytes):
+    """The (mode, sha) of whatever is at path in tree_id (a tree too), or None."""
+    entry = None
+    for part in path.split(b"/"):
+        if tree_id is None:
+            return None
+        entry = _items(store, tree_id).get(part)
+        if entry is None:
+            return None
+        tree_id = entry[1] if is_tree_mode(entry[0]) else None
+    return entry
+
+
 def lookup(store, tree_id, path: bytes):
     """The (mode, sha) at path in tree_id, or None."""
     for part in path.split(b"/"):
