@@ -230,29 +230,36 @@ class LineMerge:
 def merge_lines(base: bytes, ours: bytes, theirs: bytes, labels=("ours", "base", "theirs"),
                 marker_size: int = MARKER_SIZE) -> LineMerge:
     b, o, t = split_lines(base), split_lines(ours), split_lines(theirs)
-    h1, h2 = diff_hunks(b, o), diff_hunks(b, t)
+    chunks = _refine(_regions(b, o, t, diff_hunks(b, o), diff_hunks(b, t)))
+    chunks = _simplify(chunks)
     out: list[bytes] = []
     conflicts = 0
+    for chunk in chunks:
+        if chunk[0] == "conflict":
+            conflicts += 1
+            _emit_conflict(out, chunk[1], chunk[2], labels, marker_size)
+        else:
+            out.extend(chunk[1])
+    return LineMerge(b"".join(out), conflicts)
+
+
+def _regions(b, o, t, h1, h2) -> list:
+    """Walk both sides' hunks like xdl_do_merge: ("keep", lines) for unchanged lines,
+    ("change", lines) for a one-sided change, ("conflict", ours, theirs) where the sides'
+    changes overlap or touch (adjacent base lines count as touching, as in git)."""
+    chunks: list = []
     pos = 0  # next base line to copy
     i1 = i2 = 0
-
-    def emit_base(upto):
-        nonlocal pos
-        out.extend(b[pos:upto])
-        pos = max(pos, upto)
-
     while i1 < len(h1) or i2 < len(h2):
         x = h1[i1] if i1 < len(h1) else None
         y = h2[i2] if i2 < len(h2) else None
         if y is None or (x is not None and x.b1 < y.b0):
-            emit_base(x.b0)
-            out.extend(o[x.s0:x.s1])
+            chunks += [("keep", b[pos:x.b0]), ("change", o[x.s0:x.s1])]
             pos = x.b1
             i1 += 1
             continue
         if x is None or y.b1 < x.b0:
-            emit_base(y.b0)
-            out.extend(t[y.s0:y.s1])
+            chunks += [("keep", b[pos:y.b0]), ("change", t[y.s0:y.s1])]
             pos = y.b1
             i2 += 1
             continue
@@ -268,16 +275,61 @@ def merge_lines(base: bytes, ours: bytes, theirs: bytes, labels=("ours", "base",
                 xs.append(h1[i1]); hi = max(hi, h1[i1].b1); i1 += 1; grown = True
             if i2 < len(h2) and h2[i2].b0 <= hi:
                 ys.append(h2[i2]); hi = max(hi, h2[i2].b1); i2 += 1; grown = True
-        emit_base(lo)
+        chunks.append(("keep", b[pos:lo]))
         ours_part = _side_region(b, o, xs, lo, hi)
         theirs_part = _side_region(b, t, ys, lo, hi)
         pos = hi
-        if ours_part == theirs_part:
-            out.extend(ours_part)
+        same_hunk = (len(xs) == len(ys) == 1 and (x.b0, x.b1) == (y.b0, y.b1))
+        if ours_part == theirs_part and same_hunk:
+            chunks.append(("keep", ours_part))  # the very same change: git records nothing
+        else:
+            chunks.append(("conflict", ours_part, theirs_part))
+    chunks.append(("keep", b[pos:]))
+    return chunks
+
+
+def _refine(chunks) -> list:
+    """xdl_refine_conflicts: diff the two sides of each conflict and keep as conflicts only
+    the hunks where they differ (identical sides stop being a conflict at all)."""
+    out: list = []
+    for chunk in chunks:
+        if chunk[0] != "conflict" or not chunk[1] or not chunk[2]:
+            out.append(chunk)
             continue
-        conflicts += _emit_conflict(out, ours_part, theirs_part, labels, marker_size)
-    emit_base(len(b))
-    return LineMerge(b"".join(out), conflicts)
+        ours, theirs = chunk[1], chunk[2]
+        hunks = diff_hunks(ours, theirs)
+        if not hunks:
+            out.append(("change", ours))
+            continue
+        p = 0
+        for h in hunks:
+            out.append(("keep", ours[p:h.b0]))
+            out.append(("conflict", ours[h.b0:h.b1], theirs[h.s0:h.s1]))
+            p = h.b1
+        out.append(("keep", ours[p:]))
+    return out
+
+
+def _simplify(chunks) -> list:
+    """xdl_simplify_non_conflicts: two conflicts with at most three unchanged lines and no
+    other change between them become one conflict."""
+    out: list = []
+    for chunk in chunks:
+        if chunk[0] == "keep" and not chunk[1]:
+            continue
+        if chunk[0] == "conflict":
+            # find the previous conflict with only "keep" chunks after it
+            j = len(out) - 1
+            while j >= 0 and out[j][0] == "keep":
+                j -= 1
+            if j >= 0 and out[j][0] == "conflict":
+                gap = [line for c in out[j + 1:] for line in c[1]]
+                if len(gap) <= 3:
+                    prev = out[j]
+                    del out[j:]
+                    chunk = ("conflict", prev[1] + gap + chunk[1], prev[2] + gap + chunk[2])
+        out.append(chunk)
+    return out
 
 
 def _side_region(base, side, hunks, lo, hi):
@@ -292,24 +344,12 @@ def _side_region(base, side, hunks, lo, hi):
     return res
 
 
-def _emit_conflict(out, ours, theirs, labels, size) -> int:
-    """Write conflict markers, narrowed to the lines that differ (zealous refinement)."""
-    pre = 0
-    while pre < len(ours) and pre < len(theirs) and ours[pre] == theirs[pre]:
-        pre += 1
-    suf = 0
-    while (suf < len(ours) - pre and suf < len(theirs) - pre
-           and ours[-1 - suf] == theirs[-1 - suf]):
-        suf += 1
-    out.extend(ours[:pre])
-    mid_o, mid_t = ours[pre:len(ours) - suf], theirs[pre:len(theirs) - suf]
+def _emit_conflict(out, ours, theirs, labels, size) -> None:
     out.append(b"<" * size + b" " + labels[0].encode() + b"\n")
-    out.extend(_ensure_nl(mid_o))
+    out.extend(_ensure_nl(ours))
     out.append(b"=" * size + b"\n")
-    out.extend(_ensure_nl(mid_t))
+    out.extend(_ensure_nl(theirs))
     out.append(b">" * size + b" " + labels[2].encode() + b"\n")
-    out.extend(ours[len(ours) - suf:] if suf else [])
-    return 1
 
 
 def _ensure_nl(lines):
