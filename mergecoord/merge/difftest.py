@@ -51,7 +51,8 @@ class Comparison:
 
 def git_merge_tree(repo_path, ours: bytes, theirs: bytes, env=None) -> GitMerge:
     out = subprocess.run(
-        ["git", "merge-tree", "--write-tree", "--name-only", "-z", ours.decode(), theirs.decode()],
+        ["git", "merge-tree", "--write-tree", "--name-only", "-z", "--allow-unrelated-histories",
+         ours.decode(), theirs.decode()],
         cwd=repo_path, env=env or git_env(), capture_output=True)
     if out.returncode not in (0, 1):
         raise RuntimeError(out.stderr.decode(errors="replace").strip())
