@@ -1,21 +1,20 @@
-"""Three-way line merge that reaches the same verdict as git's xdiff merge.
+"""Three-way line merge that reaches git's verdicts and writes git's conflict markers.
 
 Why not merge3 directly: merge3 merges changes that touch *adjacent* base lines, where
-git's ``xdl_merge`` calls them a conflict, and its alignment (difflib-based) differs from
-git's Myers diff.  This module diffs with Myers plus git's "slide the hunk down" compaction,
-then walks the two hunk lists the way ``xdl_do_merge`` does (level ZEALOUS: identical
-changes on both sides are not a conflict, conflicts are narrowed to the lines that differ).
+git's ``xdl_merge`` calls them a conflict, and its difflib alignment differs from git's.
+This module diffs base against each side as xdiff does (``xdiff.changed_lines`` plus the
+change compaction below), walks the two hunk lists as ``xdl_do_merge`` does at level
+ZEALOUS (identical changes are not a conflict), narrows each conflict to the lines where
+the sides differ and joins conflicts at most three lines apart, as git does.
 It never touches files or prints; inputs and outputs are bytes.
 """
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 
+from .xdiff import changed_lines
+
 MARKER_SIZE = 7
-# Above this many edits the quadratic-memory Myers trace is too costly; fall back to difflib
-# (the verdict may then differ from git's in rare alignment cases).
-_MYERS_MAX_D = 4000
 
 
 @dataclass(frozen=True)
@@ -35,85 +34,6 @@ def split_lines(data: bytes) -> list[bytes]:
 def is_binary(data: bytes) -> bool:
     """git's buffer_is_binary: a NUL byte in the first 8000 bytes."""
     return b"\0" in data[:8000]
-
-
-def _myers(a: list, b: list) -> list[tuple[int, int]]:
-    """Matched index pairs of a shortest edit script (greedy forward Myers)."""
-    n, m = len(a), len(b)
-    maxd = n + m
-    v = {1: 0}
-    trace = []
-    for d in range(0, maxd + 1):
-        if d > _MYERS_MAX_D:
-            return _difflib_pairs(a, b)
-        trace.append(dict(v))
-        for k in range(-d, d + 1, 2):
-            if k == -d or (k != d and v[k - 1] < v[k + 1]):
-                x = v[k + 1]
-            else:
-                x = v[k - 1] + 1
-            y = x - k
-            while x < n and y < m and a[x] == b[y]:
-                x += 1
-                y += 1
-            v[k] = x
-            if x >= n and y >= m:
-                return _backtrack(trace, v, n, m, d, a, b)
-    return []
-
-
-def _backtrack(trace, v, n, m, d, a, b):
-    pairs = []
-    x, y = n, m
-    for dd in range(d, 0, -1):
-        vv = trace[dd]
-        k = x - y
-        if k == -dd or (k != dd and vv[k - 1] < vv[k + 1]):
-            pk = k + 1
-        else:
-            pk = k - 1
-        px = vv[pk]
-        py = px - pk
-        while x > px and y > py:  # the snake that followed this edit
-            pairs.append((x - 1, y - 1))
-            x -= 1
-            y -= 1
-        x, y = px, py
-    while x > 0 and y > 0:
-        pairs.append((x - 1, y - 1))
-        x -= 1
-        y -= 1
-    pairs.reverse()
-    return pairs
-
-
-def _difflib_pairs(a, b):
-    sm = difflib.SequenceMatcher(None, a, b, autojunk=False)
-    out = []
-    for i, j, size in sm.get_matching_blocks():
-        out.extend((i + t, j + t) for t in range(size))
-    return out
-
-
-def _changed_flags(a: list, b: list) -> tuple[list[bool], list[bool]]:
-    # Trim the common prefix and suffix first: cheap, and what xdiff effectively does.
-    pre = 0
-    while pre < len(a) and pre < len(b) and a[pre] == b[pre]:
-        pre += 1
-    suf = 0
-    while suf < len(a) - pre and suf < len(b) - pre and a[-1 - suf] == b[-1 - suf]:
-        suf += 1
-    ca = [False] * len(a)
-    cb = [False] * len(b)
-    ma, mb = a[pre:len(a) - suf], b[pre:len(b) - suf]
-    if ma or mb:
-        ka, kb = [True] * len(ma), [True] * len(mb)
-        for i, j in _myers(ma, mb):
-            ka[i] = False
-            kb[j] = False
-        ca[pre:len(a) - suf] = ka
-        cb[pre:len(b) - suf] = kb
-    return ca, cb
 
 
 class _Groups:
@@ -198,7 +118,7 @@ def _compact(recs, rchg, orecs, orchg) -> None:
 
 
 def diff_hunks(base: list, side: list) -> list[Hunk]:
-    cb, cs = _changed_flags(base, side)
+    cb, cs = changed_lines(base, side)
     _compact(base, cb, side, cs)
     _compact(side, cs, base, cb)
     hunks = []
