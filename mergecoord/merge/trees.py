@@ -7,6 +7,7 @@ files costs a handful of tree reads).  Works on a dulwich object store only.
 from __future__ import annotations
 
 import stat
+from collections import OrderedDict
 
 from dulwich.objects import Tree
 
@@ -31,11 +32,25 @@ def _join(prefix: bytes, name: bytes) -> bytes:
     return prefix + b"/" + name if prefix else name
 
 
+# Parsed trees by id.  A tree id names its content, so the cache is right for any store;
+# it saves re-reading the same directories for both sides and for writing the result.
+_TREES: OrderedDict = OrderedDict()
+_TREES_MAX = 8192
+
+
 def _items(store, tree_id):
+    """{name: (mode, sha)} of a tree (a fresh dict the caller may change)."""
     if tree_id is None:
         return {}
-    tree = store[tree_id]
-    return {e.path: (e.mode, e.sha) for e in tree.iteritems()}
+    items = _TREES.get(tree_id)
+    if items is None:
+        items = {e.path: (e.mode, e.sha) for e in store[tree_id].iteritems()}
+        _TREES[tree_id] = items
+        if len(_TREES) > _TREES_MAX:
+            _TREES.popitem(last=False)
+    else:
+        _TREES.move_to_end(tree_id)
+    return dict(items)
 
 
 def all_blobs(store, tree_id, prefix=b"", out=None):
