@@ -59,6 +59,10 @@ def merge_tree_ids(store, base, ours, theirs, depth=0, labels=("ours", "theirs")
         drt = directory_renames(rt, lambda d: is_dir(store, theirs, d))
     for d in dro.keys() & drt.keys():  # renamed on both sides: git applies neither
         del dro[d], drt[d]
+    # "Avoiding applying A -> B rename to C, because B itself was renamed": a directory
+    # rename into a directory the other side renamed away is not applied (ort)
+    dro, drt = ({d: n for d, n in dro.items() if n not in drt},
+                {d: n for d, n in drt.items() if n not in dro})
     dro = relevant_directory_renames(dro, ct)
     drt = relevant_directory_renames(drt, co)
     items = _place(co, ct, ro, rt, dro, drt)
