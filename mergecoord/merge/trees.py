@@ -104,20 +104,6 @@ def entry_at(store, tree_id, path: bytes):
     return entry
 
 
-def lookup(store, tree_id, path: bytes):
-    """The (mode, sha) at path in tree_id, or None."""
-    for part in path.split(b"/"):
-        if tree_id is None:
-            return None
-        entry = _items(store, tree_id).get(part)
-        if entry is None:
-            return None
-        mode, sha = entry
-        tree_id = sha if is_tree_mode(mode) else None
-        last = entry
-    return None if is_tree_mode(last[0]) else last
-
-
 def is_dir(store, tree_id, path: bytes) -> bool:
     for part in path.split(b"/"):
         if tree_id is None:
