@@ -7,6 +7,7 @@ files costs a handful of tree reads).  Works on a dulwich object store only.
 from __future__ import annotations
 
 import stat
+import threading
 from collections import OrderedDict
 
 from dulwich.objects import Tree
@@ -36,20 +37,23 @@ def _join(prefix: bytes, name: bytes) -> bytes:
 # it saves re-reading the same directories for both sides and for writing the result.
 _TREES: OrderedDict = OrderedDict()
 _TREES_MAX = 8192
+_TREES_LOCK = threading.Lock()
 
 
 def _items(store, tree_id):
     """{name: (mode, sha)} of a tree (a fresh dict the caller may change)."""
     if tree_id is None:
         return {}
-    items = _TREES.get(tree_id)
-    if items is None:
-        items = {e.path: (e.mode, e.sha) for e in store[tree_id].iteritems()}
+    with _TREES_LOCK:
+        items = _TREES.get(tree_id)
+        if items is not None:
+            _TREES.move_to_end(tree_id)
+            return dict(items)
+    items = {e.path: (e.mode, e.sha) for e in store[tree_id].iteritems()}
+    with _TREES_LOCK:
         _TREES[tree_id] = items
         if len(_TREES) > _TREES_MAX:
             _TREES.popitem(last=False)
-    else:
-        _TREES.move_to_end(tree_id)
     return dict(items)
 
 
