@@ -12,9 +12,9 @@ import posixpath
 from dataclasses import dataclass, field
 
 from .blobs import merge_entry
-from .renames import (detect_renames, directory_renames, relevant_directory_renames,
-                      relocate)
-from .trees import apply_changes, entry_at, is_dir, kind_of, tree_changes
+from .renames import (OrtWalk, detect_renames, directory_renames,
+                      relevant_directory_renames, relocate)
+from .trees import apply_changes, is_dir, kind_of, tree_changes
 
 
 SPLIT = "directory rename split"  # a conflict git reports without a conflicted path
@@ -51,8 +51,8 @@ def merge_tree_ids(store, base, ours, theirs, depth=0, labels=("ours", "theirs")
         return ours, []
     co = tree_changes(store, base, ours)
     ct = tree_changes(store, base, theirs)
-    ro = detect_renames(store, co, ct, lambda d: _unchanged(store, base, theirs, d))
-    rt = detect_renames(store, ct, co, lambda d: _unchanged(store, base, ours, d))
+    ro = detect_renames(store, co, ct, OrtWalk(store, base, ours, theirs).key)
+    rt = detect_renames(store, ct, co, OrtWalk(store, base, theirs, ours).key)
     dro, drt = {}, {}
     if not depth:  # ort skips directory renames inside a virtual merge base
         dro = directory_renames(ro, lambda d: is_dir(store, ours, d))
@@ -75,12 +75,6 @@ def merge_tree_ids(store, base, ours, theirs, depth=0, labels=("ours", "theirs")
     _file_directory(store, (base, ours, theirs), final, items, depth, labels, conflicts)
     changes.update(final)
     return apply_changes(store, base, changes), conflicts
-
-
-def _unchanged(store, base, other, path) -> bool:
-    """The other side left path as in the base (both absent counts): ort then defers the
-    directory on this side, so its files come last in rename pairing."""
-    return entry_at(store, base, path) == entry_at(store, other, path)
 
 
 def _place(co, ct, ro, rt, dro, drt) -> dict:

@@ -57,6 +57,11 @@ def _items(store, tree_id):
     return dict(items)
 
 
+def entries(store, tree_id) -> dict:
+    """{name: (mode, sha)} of a tree, or {} for None."""
+    return _items(store, tree_id)
+
+
 def all_blobs(store, tree_id, prefix=b"", out=None):
     """Every non-tree entry under tree_id, as {path: (mode, sha)}."""
     out = {} if out is None else out
@@ -93,19 +98,6 @@ def tree_changes(store, old_tree, new_tree, prefix=b"", out=None):
         elif n is not None and not n_tree:
             out[path] = (None, n)
     return out
-
-
-def entry_at(store, tree_id, path: bytes):
-    """The (mode, sha) of whatever is at path in tree_id (a tree too), or None."""
-    entry = None
-    for part in path.split(b"/"):
-        if tree_id is None:
-            return None
-        entry = _items(store, tree_id).get(part)
-        if entry is None:
-            return None
-        tree_id = entry[1] if is_tree_mode(entry[0]) else None
-    return entry
 
 
 def is_dir(store, tree_id, path: bytes) -> bool:
