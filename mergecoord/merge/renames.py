@@ -133,12 +133,6 @@ class OrtWalk:
         return (0, (0, 0), path)
 
 
-def walk_order(path: bytes):
-    """Sort key of ort's tree walk: a directory's files come before its subdirectories'."""
-    parts = path.split(b"/")
-    return tuple((1, p) for p in parts[:-1]) + ((0, parts[-1]),)
-
-
 def _ancestors(path: bytes):
     while True:
         path = posixpath.dirname(path)
@@ -203,14 +197,15 @@ def detect_renames(store, changes: dict, other_changes: dict, walk_key=None) -> 
             renames[s] = d
             srcs.remove(s)
             dsts.remove(d)
-    # 4. the full matrix, best scores first
+    # 4. the full matrix, best scores first; ties in the walk order (git's sort is stable)
+    order = walk_key or (lambda p: p)
     cands = []
     for d in dsts:
         for s in srcs:
             sc = scorer.score(deletes[s][1], adds[d][1])
             if sc >= MIN_SCORE:
                 same = posixpath.basename(s) == posixpath.basename(d)
-                cands.append((-sc, -int(same), walk_order(d), walk_order(s), d, s))
+                cands.append((-sc, -int(same), order(d), order(s), d, s))
     cands.sort()
     taken_s, taken_d = set(), set()
     for *_, d, s in cands:
