@@ -7,6 +7,9 @@ unique basename are tried first with a stricter 75% threshold.  Like ort, conten
 similarity is only computed for sources that matter to the merge: paths the other side
 changed, or directories the other side added files into (for directory renames).
 
+When several pairings tie (identical copies, equal scores), git's choice follows the
+order in which ort's tree walk met the paths; ``OrtWalk`` reproduces that order.
+
 Directory renames: a directory that no longer exists on one side and whose files mostly
 went to one new directory is "renamed"; files the other side adds under the old
 directory are moved to the new one and, as with git's default
