@@ -176,11 +176,12 @@ def _resolve(store, path, item, depth, labels, final, conflicts):
     merged = merge_entry(store, b, o, t, depth, labels)
     kind = merged.kind
     if item.collide is not None:
-        # rename/add: the renamed file's merge result meets the other add, two-way
+        # rename/add: the renamed file's merge result meets the other side's add, over
+        # the rename's base (an add identical to that base changes nothing, as in ort)
         role, added = item.collide
         o, t = (added[1], merged.entry) if role == "ours" else (merged.entry, added[1])
-        merged = merge_entry(store, None, o, t, depth, labels)
-        kind = kind or merged.kind
+        merged = merge_entry(store, b, o, t, depth, labels)
+        kind = kind or ("add/add" if merged.kind == "content" else merged.kind)
     final[path] = merged.entry
     if kind is None and "file location" in flags:
         kind = "file location"
