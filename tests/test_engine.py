@@ -288,3 +288,14 @@ def test_line_merge_agrees_with_git_merge_file_on_random_edits(tmp_path):
                              env=git_env())
         res = merge_lines(sides[1], sides[0], sides[2])
         assert (res.content, res.conflicts) == (out.stdout, out.returncode), sides
+
+
+def test_rename_onto_an_identical_add_keeps_the_other_sides_edit(h):
+    # ours renames a -> b; theirs edits a and adds b with a's old content: clean in git
+    res = h.merge({"a": BASE_TEXT}, {"b": BASE_TEXT}, {"a": lines((5, b"five")), "b": BASE_TEXT})
+    assert res.clean and h.files(res.tree) == {"b": lines((5, b"five"))}
+
+
+def test_rename_onto_a_different_add_is_add_add(h):
+    res = h.merge({"a": BASE_TEXT}, {"b": BASE_TEXT}, {"a": lines((5, b"5")), "b": b"other\n"})
+    assert [(c.path, c.kind) for c in res.conflicts] == [("b", "add/add")]

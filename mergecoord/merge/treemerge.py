@@ -176,12 +176,15 @@ def _resolve(store, path, item, depth, labels, final, conflicts):
     merged = merge_entry(store, b, o, t, depth, labels)
     kind = merged.kind
     if item.collide is not None:
-        # rename/add: the renamed file's merge result meets the other side's add, over
-        # the rename's base (an add identical to that base changes nothing, as in ort)
+        # rename/add: a side added a file where the other side renamed one.  If the add
+        # is the very file the rename put there, ort already saw both sides agree on that
+        # path and the rename's merge stands; otherwise the two meet as an add/add.
         role, added = item.collide
-        o, t = (added[1], merged.entry) if role == "ours" else (merged.entry, added[1])
-        merged = merge_entry(store, b, o, t, depth, labels)
-        kind = kind or ("add/add" if merged.kind == "content" else merged.kind)
+        renamed_there = _entry(item.theirs if role == "ours" else item.ours)
+        if added[1] != renamed_there:
+            o, t = (added[1], merged.entry) if role == "ours" else (merged.entry, added[1])
+            merged = merge_entry(store, None, o, t, depth, labels)
+            kind = kind or merged.kind
     final[path] = merged.entry
     if kind is None and "file location" in flags:
         kind = "file location"
