@@ -167,7 +167,13 @@ class Runner:
         it left 'merging' are journaled when they landed, else put back in line."""
         remove_orphan_temp_files(self.central.state_dir)
         git_dir = str(self.central.git_dir)
-        break_stale_lock(os.path.join(git_dir, self.config.main_ref + ".lock"))
+        # Ref locks (main's, the state ref's, a branch's) block git pushes too: each one
+        # is waited out if live, broken if stale. Loose-object locks only block writing
+        # that object again, which prepare() handles when it happens.
+        for root, _dirs, files in os.walk(os.path.join(git_dir, "refs")):
+            for name in files:
+                if name.endswith(".lock"):
+                    break_stale_lock(os.path.join(root, name))
         objects = os.path.join(git_dir, "objects")
         for sub in os.listdir(objects):
             if len(sub) == 2:

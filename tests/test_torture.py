@@ -48,12 +48,14 @@ def test_runners_killed_at_random_points_lose_nothing_and_merge_nothing_twice(ce
             pushed.set()
 
     killer = RunnerKiller(central, random.Random(SEED + 1))
+    choose = random.Random(SEED + 4)
     thread = threading.Thread(target=pusher)
     thread.start()
     started = time.monotonic()
     try:
         while not (pushed.is_set() and not queued(central)):
-            killer.round()
+            # half the runners die at a random instant, half just after they start work
+            killer.round() if choose.random() < 0.5 else killer.round_in_flight()
             assert time.monotonic() - started < 600, "the queue never drained"
     finally:
         thread.join()
@@ -67,3 +69,61 @@ def test_runners_killed_at_random_points_lose_nothing_and_merge_nothing_twice(ce
     # a fresh runner has nothing left to do, and a person can still push to main
     out = central.run_once().stdout
     assert "Processing" not in out
+
+
+CONSENSUS_MERGES = int(os.environ.get("MERGECOORD_TORTURE_CONSENSUS", "40"))
+
+
+def test_runners_killed_during_panel_resolutions_merge_each_branch_once(central, make_worker):
+    """Every branch adds its own method at the end of one class: each merge after the
+    first conflicts and is settled by the panel (transcript, learning, trailers), so
+    the kills land inside the conflict path too."""
+    from test_conflicts_e2e import BASE
+
+    path = "engram/vector_storage.py"
+    casey = make_worker("Casey")
+    casey.work("sprint/base", {path: BASE})
+    central.run_once()
+    worker = make_worker("Apollo")
+    ready, pushed, failures = {}, threading.Event(), []
+    rng = random.Random(SEED + 3)
+
+    def pusher():
+        try:
+            for start in range(0, CONSENSUS_MERGES, 8):
+                worker.git("fetch", "-q", "origin")
+                batch = []
+                for i in range(start, min(start + 8, CONSENSUS_MERGES)):
+                    branch = f"sprint/m{i:02d}"
+                    worker.git("checkout", "-q", "-B", branch, "origin/sprint/base")
+                    method = f"\n    def method_{i}(self):\n        return {i}\n"
+                    ready[branch] = worker.commit(f"method {i}", {path: BASE + method})
+                    batch.append(branch)
+                worker.git("push", "-q", "origin", *[f"{b}:{b}" for b in batch])
+                time.sleep(rng.uniform(0, 0.5))
+        except BaseException as e:
+            failures.append(e)
+        finally:
+            pushed.set()
+
+    killer = RunnerKiller(central, random.Random(SEED + 2))
+    thread = threading.Thread(target=pusher)
+    thread.start()
+    started = time.monotonic()
+    try:
+        while not (pushed.is_set() and not queued(central)):
+            killer.round_in_flight()
+            assert time.monotonic() - started < 300, "the queue never drained"
+    finally:
+        thread.join()
+        killer.close()
+    assert not failures, failures
+    print(f"seed {SEED}: {CONSENSUS_MERGES} panel merges, {killer.kills} runners killed")
+    assert killer.kills >= 5
+    ready["sprint/base"] = central.rev("main~%d^2" % CONSENSUS_MERGES)
+    assert_invariants(central, ready)
+    merged = central.show(f"main:{path}")
+    assert all(f"def method_{i}(self)" in merged for i in range(CONSENSUS_MERGES))
+    compile(merged, path, "exec")
+    how = {m["resolved_by"] for m in central.json("log")["merges"]}
+    assert "consensus" in how, how
