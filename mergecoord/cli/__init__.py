@@ -80,6 +80,7 @@ def echo_json(value):
 
 
 from . import server  # noqa: E402  (registers the commands)
+from . import worker  # noqa: E402,F401  (install-hooks, inbox)
 
 
 def main():

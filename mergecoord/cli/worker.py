@@ -1,0 +1,185 @@
+"""Worker commands: install-hooks (in a clone) and inbox (in a clone or on the central repo).
+
+They work in a worker's clone (the current directory, or CLONE); the top-level
+--repo only selects the central repository for `inbox` run on the server.
+"""
+
+import os
+from pathlib import Path
+
+import click
+
+from . import central_of, cli, echo_json
+from .. import install
+from ..clone import FETCH_REFSPEC, STATE_REF, Clone, describe_task
+from ..errors import UsageError, UserError
+
+TASK_FIELDS = ("id", "worker", "priority", "file", "feedback", "suggestion", "learning",
+               "decision", "merge_id", "created", "status")
+
+
+@cli.command("install-hooks")
+@click.argument("clone", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--uninstall", is_flag=True, help="Remove mergecoord's hooks and put back what was there.")
+@click.option("--worker", metavar="NAME", help="Your worker name as the server knows you "
+              "(stored as git config mergecoord.worker; default: user.name).")
+@click.option("--remote", metavar="NAME", help="The remote that is the central repository "
+              "(default: the current branch's remote, else origin).")
+def install_hooks(clone, uninstall, worker, remote):
+    """Install the worker hooks in CLONE (default: the current directory): commit-msg,
+    pre-push and post-merge; existing hooks keep running as <hook>.legacy. Also makes
+    'git pull' fetch refs/mergecoord/* so that new tasks show after a pull."""
+    target = Clone.find(clone)
+    directory = install.worker_hooks_dir(target.common_dir, target.top)
+    name = target.remote(remote)
+    if uninstall:
+        for hook in install.WORKER_HOOKS:
+            if install.uninstall_hook(directory, hook):
+                click.echo(f"removed hook {directory / hook}")
+        if target.git("config", "--fixed-value", "--unset", f"remote.{name}.fetch", FETCH_REFSPEC).returncode == 0:
+            click.echo(f"'git pull' no longer fetches refs/mergecoord/* from {name}")
+        click.echo(f"mergecoord hooks are removed from {target.top}")
+        return
+    for hook in install.WORKER_HOOKS:
+        status = install.install_hook(directory, hook)
+        note = f" (the existing hook now runs as {hook}.legacy)" if status == "chained" else ""
+        click.echo(f"{status} hook {directory / hook}{note}")
+    if FETCH_REFSPEC not in target.config.get(f"remote.{name}.fetch", []):
+        target.git("config", "--add", f"remote.{name}.fetch", FETCH_REFSPEC, check=True)
+        click.echo(f"'git pull' now fetches refs/mergecoord/* from {name}")
+    for key, values in central_settings(target, name).items():
+        target.git("config", "--unset-all", f"mergecoord.{key}")
+        for value in values:
+            target.git("config", "--add", f"mergecoord.{key}", value, check=True)
+    if worker:
+        target.git("config", "mergecoord.worker", worker, check=True)
+    error = target.fetch_state(name)
+    if "couldn't find remote ref" in error:
+        click.echo(f"{name} has published no state yet (tasks appear there after merges)")
+    elif error:
+        click.echo(f"warning: could not fetch {STATE_REF} from {name} ({error})", err=True)
+    target = Clone.find(target.top)
+    who, _, source = target.identity()
+    click.echo(f"worker: {who or '(unknown: set --worker NAME)'} ({source}); "
+               f"ready marker {target.marker} on branches {' '.join(target.branches)}")
+    click.echo(f"mergecoord hooks are set up in {target.top}")
+
+
+def central_settings(target, remote):
+    """The central config's marker, branches and main (key -> values) when the remote
+    is a local path we can read (a server on this machine); {} otherwise, and the
+    defaults or what the worker set with `git config mergecoord.*` apply."""
+    from .. import config as config_mod
+    from ..central import Central
+
+    url = target.get(f"remote.{remote}.url", "")
+    if url.startswith("file://"):
+        url = url[len("file://"):]
+    if not url or "://" in url or (":" in url.split("/")[0] and not os.path.exists(url)):
+        return {}
+    path = Path(url) if os.path.isabs(url) else target.top / url
+    central = Central(path)
+    if not central.initialised:
+        return {}
+    try:
+        config = config_mod.load(central)
+    except (UserError, OSError):
+        return {}
+    return {"marker": [config.marker], "branches": list(config.branches), "main": [config.main]}
+
+
+@cli.group(invoke_without_command=True)
+@click.option("--worker", metavar="NAME", help="Whose tasks (default: you, in a clone; everyone, on the central repo).")
+@click.option("--all", "show_all", is_flag=True, help="Include acknowledged tasks.")
+@click.option("--no-fetch", is_flag=True, help="In a clone: do not fetch the latest state first.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+def inbox(ctx, worker, show_all, no_fetch, as_json):
+    """Your refactor tasks: what was decided against your work and what to do next."""
+    if ctx.invoked_subcommand is not None:
+        return
+    source, name, tasks = read_inbox(ctx, worker, fetch=not no_fetch)
+    if as_json:
+        echo_json({"source": source, "worker": name,
+                   "tasks": [{k: getattr(t, k) for k in TASK_FIELDS} for t in tasks]})
+        return
+    shown = [t for t in tasks if show_all or t.status != "acked"]
+    whose = f"{name}'s inbox" if name else "inboxes"
+    if not shown:
+        click.echo(f"{whose}: no open tasks" + (f" ({len(tasks)} acknowledged; --all shows them)" if tasks else ""))
+        return
+    click.echo(f"{whose}: {len(shown)} task{'s' if len(shown) > 1 else ''}")
+    for task in shown:
+        click.echo("")
+        click.echo(describe_task(task) + (" (acknowledged)" if task.status == "acked" else ""))
+    if any(t.status != "acked" for t in shown):
+        click.echo("")
+        click.echo("Acknowledge a task with: mergecoord inbox ack TASK")
+
+
+@inbox.command("ack")
+@click.argument("task_id", metavar="TASK")
+@click.pass_context
+def inbox_ack(ctx, task_id):
+    """Acknowledge TASK (like t-0007): it no longer shows as open."""
+    import re
+
+    from ..state import tasks
+
+    if not re.fullmatch(r"t-[0-9]{4,9}", task_id):
+        raise UsageError(f"{task_id!r} is not a task id (they look like t-0007; see 'mergecoord inbox')")
+    clone = clone_here(ctx)
+    if clone is None:
+        central = central_of(ctx)
+        known = {t.id: t for t in tasks.all_tasks(central)}
+        if task_id not in known:
+            raise UserError(f"unknown task {task_id} (see 'mergecoord inbox')")
+        if known[task_id].status == "acked":
+            click.echo(f"{task_id} was already acknowledged")
+            return
+        task = tasks.ack(central, task_id)
+    else:
+        known = {t.id: t for t in clone.published_tasks()[0]}
+        if task_id not in known:
+            raise UserError(f"unknown task {task_id} (see 'mergecoord inbox'; 'git fetch' brings new ones)")
+        if known[task_id].status == "acked":
+            click.echo(f"{task_id} was already acknowledged")
+            return
+        clone.remember(acked=[task_id])
+        task = known[task_id]
+    click.echo(f"acknowledged {task_id} ({task.worker}: {task.file or task.feedback})")
+
+
+def clone_here(ctx):
+    """The clone the inbox works in, or None for the central repository: --repo
+    means the central one; else a work tree here means a clone; else the central
+    repository as server commands find it (MERGECOORD_REPO, the current directory)."""
+    if ctx.find_root().obj.get("repo_arg"):
+        return None
+    try:
+        return Clone.find()
+    except UserError:
+        return None
+
+
+def read_inbox(ctx, worker, fetch):
+    """(source, worker name, tasks): from the fetched state ref in a clone, or from
+    the task store on the central repository."""
+    from ..state import tasks
+
+    clone = clone_here(ctx)
+    if clone is None:
+        return "central", worker, tasks.all_tasks(central_of(ctx), worker)
+    if fetch:
+        try:
+            remote = clone.remote()
+            error = clone.fetch_state(remote)
+        except UserError as e:
+            remote, error = "the central repository", str(e)
+        if error:
+            click.echo(f"warning: could not fetch from {remote}; showing the tasks as of the last "
+                       f"fetch ({error})", err=True)
+    name, mine = clone.tasks_for(worker)
+    if not name:
+        raise UserError("who are you? set 'git config mergecoord.worker NAME' (or user.name), or pass --worker")
+    return "clone", name, mine
