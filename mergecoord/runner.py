@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from dulwich.repo import Repo
 
-from . import events, mainline, resolution
+from . import events, mainline, notify, resolution
 from .merge import merge_commits
 from .state import journal, queue, transcripts
 from .state.files import Lock
@@ -81,6 +81,7 @@ class Runner:
                 if entry is not None:
                     self.processed.append((entry, self.process(entry)))
                     continue
+                notify.remind(self.central, self.config)      # decisions left pending: throttled, never raises
                 if once:
                     # Release, then look again: a hook that queued while we held the
                     # lock saw it held and relied on us; if we miss it now, the next
@@ -94,6 +95,7 @@ class Runner:
         finally:
             if self.lock._depth:
                 self.lock.release()
+            notify.drain(self.central, self.config)           # bounded wait for the webhook
 
     def is_paused(self):
         return self.central.path("paused.json").exists()
