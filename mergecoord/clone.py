@@ -175,14 +175,15 @@ class Clone:
 
     def tasks_for(self, worker=None):
         """(worker name, the worker's tasks). The name defaults to identity(); a task is
-        the worker's when its worker matches the name (case and punctuation aside,
-        as inbox directories are named) or the email it carries is user.email."""
+        the worker's when its worker matches the name (punctuation aside, as
+        inbox directories are named: `Worker 1` is `Worker_1`) or the email it
+        carries is user.email."""
         name, email, _ = self.identity()
         name = worker or name
         tasks, emails = self.published_tasks()
-        key = safe_name(name).casefold() if name else None
+        key = safe_name(name) if name else None
         mine = [t for t in tasks
-                if (key and safe_name(t.worker).casefold() == key)
+                if (key and safe_name(t.worker) == key)
                 or (not worker and email and emails.get(t.id, "").lower() == email.lower())]
         return name, mine
 
