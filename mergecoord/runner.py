@@ -15,6 +15,7 @@ from dulwich.repo import Repo
 from . import events, mainline, notify, resolution
 from .merge import merge_commits
 from .state import journal, queue, transcripts
+from .errors import UserError
 from .state.files import Lock
 
 MAX_ATTEMPTS = 20     # re-merges after main moved, before the entry is put back in line
@@ -67,6 +68,7 @@ class Runner:
     def run(self, *, once=True, wait=False, should_stop=lambda: False):
         """Drain the queue (once) or serve it until `should_stop()`. Returns the outcomes,
         or None when another runner holds the lock and `wait` is false."""
+        self.panel()        # a broken [[panel]] stops the runner before it takes any entry
         if not self.acquire(wait):
             return None
         try:
@@ -187,8 +189,12 @@ class Runner:
             outcome.verify_output = check.output
             if not check.ok:
                 why = "timed out" if check.timed_out else f"exited {check.returncode}"
-                outcome.status = "failed"
-                outcome.detail = f"verify command {why}; main stays where it was"
+                # A panel's or the learning store's resolution that fails verification
+                # goes to a human; a clean merge or a human's choice that fails goes back.
+                machine = outcome.resolved_by in ("consensus", "learned")
+                outcome.status = "escalated" if machine else "failed"
+                outcome.detail = (f"verify command {why} on the {outcome.resolved_by} merge; "
+                                  "main stays where it was")
                 transcripts.save(self.central, entry.id, (outcome.transcript + "\n\n" if outcome.transcript else "")
                                  + f"[verify] {why}\n{check.output}")
                 return outcome
@@ -201,8 +207,13 @@ class Runner:
         import os
 
         if not hasattr(self, "_panel"):
-            self._panel = build_panel(list(self.config.panel), environ=os.environ,
-                                      prompts_dir=template("prompts"))
+            try:
+                self._panel = build_panel([dict(p) for p in self.config.panel], environ=os.environ,
+                                          prompts_dir=template("prompts"),
+                                          threshold=self.config.threshold,
+                                          max_rounds=self.config.max_rounds)
+            except ValueError as e:
+                raise UserError(f"broken config {self.central.config_path}: {e}") from None
         return self._panel
 
     def panel_weights(self):

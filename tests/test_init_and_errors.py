@@ -90,3 +90,10 @@ def test_the_repository_comes_from_the_environment(central, monkeypatch):
     env = dict(os.environ, MERGECOORD_REPO=str(central.path))
     proc = mergecoord("queue", "--json", env=env, check=True)
     assert '"entries": []' in proc.stdout
+
+
+def test_a_broken_panel_entry_stops_the_runner_with_one_line(central, make_worker):
+    central.set_config('[[panel]]\nname = "gpt"\nkind = "openai"\n')
+    make_worker("Apollo").work("sprint/x", {"x.txt": "x\n"})
+    assert_one_line_error(central.mc("start", "--once"), 1, "broken config", "gpt")
+    assert central.json("queue")["entries"][0]["status"] == "queued"

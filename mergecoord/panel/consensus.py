@@ -1,0 +1,326 @@
+"""The consensus engine: rounds of proposals, candidate grouping, weighted confidence, a
+synthesis per round, the threshold, and a transcript in the style of the team chat.
+
+Pure orchestration over `Resolver`s: it knows nothing about which panelist is which, does no
+I/O besides calling them (in parallel, one thread each), and never applies anything.
+
+Confidence of a candidate (documented in the README):
+
+    confidence(X) = sum(w_i * c_i for panelists i backing X) / sum(w_j for panelists j not recused)
+
+w is a panelist's weight, c its stated confidence (0..1). Every panelist that abstains —
+unsure, failed, timed out, answered garbage, or proposed something invalid — stays in the
+denominator, so abstentions lower the confidence and one lone panelist cannot push a guess
+through a larger panel. Only a *recusal* (a deterministic strategy saying "this conflict is
+outside what I can settle mechanically") leaves the denominator, which is what lets the
+built-in panel settle mechanical cases alone and lets LLMs settle semantic ones without the
+built-in's silence vetoing them. With no one left voting, the confidence is 0.
+
+The synthesis of a round takes, for every file, the text with the most weighted support;
+its confidence is the lowest per-file confidence. For one-file conflicts it is simply the
+best candidate.
+"""
+
+from __future__ import annotations
+
+import string
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from typing import Callable, Mapping, Optional, Sequence
+
+from ..validate import validate_text
+from .hunks import ConflictContext
+from .resolver import Candidate, Proposal, Resolver, Round, abstain
+
+__all__ = ["PanelOutcome", "Round", "Candidate", "Proposal", "settle"]
+
+Validator = Callable[[str, str], Optional[str]]
+
+
+@dataclass(frozen=True)
+class PanelOutcome:
+    resolved: bool
+    resolutions: dict[str, str]
+    confidence: float
+    rounds: tuple[Round, ...]
+    tally: dict[str, int]
+    comment: str
+    candidates: tuple[Candidate, ...]          # distinct proposals other than A/B, labelled C, D, ...
+    winner: Optional[str] = None               # label of the applied candidate
+    threshold: float = 0.85
+    header: tuple[str, ...] = field(default=())
+
+    def transcript(self) -> str:
+        return _transcript(self)
+
+
+def settle(context: ConflictContext, panel: Sequence[Resolver], *, threshold: float = 0.85,
+           max_rounds: int = 3, validate: Validator = validate_text,
+           weights: Optional[Mapping[str, float]] = None) -> PanelOutcome:
+    """Let the panel discuss `context` for up to `max_rounds` rounds.
+
+    Resolved when a round's synthesis reaches `threshold`; only candidates whose every file
+    passes `validate` can win. Stops early when a round repeats the previous one exactly, or
+    after one round when every panelist is `deterministic` (they would only say the same
+    thing again).
+    """
+    weight = {r.name: float((weights or {}).get(r.name, getattr(r, "weight", 1.0))) for r in panel}
+    labels = _Labels(context)
+    rounds: list[Round] = []
+    seen: dict[str, Candidate] = {}
+    for number in range(1, max_rounds + 1):
+        history = tuple(rounds)
+        proposals = _ask(panel, context, history)
+        round_ = _judge(number, proposals, context, weight, labels, validate)
+        rounds.append(round_)
+        for candidate in round_.candidates + ((round_.synthesis,) if round_.synthesis else ()):
+            seen[candidate.label] = candidate
+        if round_.synthesis is not None and round_.confidence >= threshold:
+            break
+        if all(getattr(r, "deterministic", False) for r in panel):
+            break
+        if len(rounds) > 1 and _same_answers(rounds[-2], rounds[-1]):
+            break
+    last = rounds[-1]
+    resolved = last.synthesis is not None and last.confidence >= threshold
+    extra = tuple(seen[label] for label in sorted(seen, key=_label_order) if label not in ("A", "B"))
+    return PanelOutcome(
+        resolved=resolved,
+        resolutions=dict(last.synthesis.resolutions) if resolved else {},
+        confidence=last.confidence,
+        rounds=tuple(rounds),
+        tally=_tally(last),
+        comment=_comment(last, resolved, threshold, len(rounds)),
+        candidates=extra,
+        winner=last.synthesis.label if resolved else None,
+        threshold=threshold,
+        header=_header(context),
+    )
+
+
+def _ask(panel: Sequence[Resolver], context: ConflictContext, history: tuple[Round, ...]) -> list[Proposal]:
+    # One thread per panelist: a round costs the slowest panelist, not the sum.
+    def one(resolver: Resolver) -> Proposal:
+        try:
+            proposal = resolver.propose(context, history)
+        except Exception as exc:   # a panelist that errs abstains; it never stops the panel
+            redact = getattr(resolver, "redact", lambda text: text)
+            return abstain(resolver.name, redact(f"failed: {type(exc).__name__}: {exc}"), error=True)
+        if proposal.panelist != resolver.name:   # a panelist speaks only for itself
+            proposal = replace(proposal, panelist=resolver.name)
+        return proposal
+
+    if not panel:
+        return []
+    with ThreadPoolExecutor(max_workers=len(panel)) as pool:
+        return list(pool.map(one, panel))
+
+
+class _Labels:
+    """Stable labels for distinct resolutions: A = main's side everywhere, B = the branch's."""
+
+    def __init__(self, context: ConflictContext):
+        self._by_key: dict[tuple, str] = {}
+        self._next = 0
+        ours = {f.path: f.render({h.index: "ours" for h in f.hunks}) for f in context.files}
+        theirs = {f.path: f.render({h.index: "theirs" for h in f.hunks}) for f in context.files}
+        self._by_key.setdefault(_key(ours), "A")
+        self._by_key.setdefault(_key(theirs), "B")
+
+    def label(self, resolutions: Mapping[str, str]) -> str:
+        key = _key(resolutions)
+        if key not in self._by_key:
+            self._by_key[key] = _nth_label(self._next)
+            self._next += 1
+        return self._by_key[key]
+
+
+def _nth_label(n: int) -> str:
+    letters = string.ascii_uppercase[2:]          # C..Z, then C2, D2, ...
+    return letters[n % len(letters)] + (str(n // len(letters) + 1) if n >= len(letters) else "")
+
+
+def _label_order(label: str) -> tuple[int, str]:
+    return (len(label), label)
+
+
+def _normal(text: str) -> str:
+    # Proposals that differ only in trailing blanks are the same proposal.
+    return "\n".join(line.rstrip() for line in text.splitlines()).rstrip("\n")
+
+
+def _key(resolutions: Mapping[str, str]) -> tuple:
+    return tuple(sorted((path, _normal(text)) for path, text in resolutions.items()))
+
+
+def _judge(number: int, proposals: list[Proposal], context: ConflictContext,
+           weight: Mapping[str, float], labels: _Labels, validate: Validator) -> Round:
+    paths = [f.path for f in context.files]
+    notes: list[str] = []
+    valid: list[Proposal] = []
+    for p in proposals:
+        if p.abstained:
+            continue
+        problem = _problem(p, paths, validate)
+        if problem:
+            notes.append(f"{p.panelist}: rejected, {problem}")
+        else:
+            valid.append(p)
+    voting = sum(weight.get(p.panelist, 1.0) for p in proposals if not p.recused)
+
+    def share(support: float) -> float:
+        return min(1.0, support / voting) if voting > 0 else 0.0
+
+    groups: dict[str, list[Proposal]] = {}
+    texts: dict[str, Mapping[str, str]] = {}
+    for p in valid:
+        label = labels.label(p.resolutions)
+        groups.setdefault(label, []).append(p)
+        texts.setdefault(label, {path: p.resolutions[path] for path in paths})
+    candidates = sorted(
+        (Candidate(label=label, resolutions=texts[label], supporters=tuple(p.panelist for p in ps),
+                   confidence=share(sum(weight.get(p.panelist, 1.0) * _clamp(p.confidence) for p in ps)))
+         for label, ps in groups.items()),
+        key=lambda c: (-c.confidence, _label_order(c.label)))
+
+    synthesis, confidence = None, 0.0
+    if valid:
+        chosen: dict[str, str] = {}
+        backers: set[str] = set()
+        per_file: list[float] = []
+        for path in paths:
+            support: dict[str, float] = {}
+            first: dict[str, tuple[str, list[str]]] = {}
+            for p in valid:
+                k = _normal(p.resolutions[path])
+                support[k] = support.get(k, 0.0) + weight.get(p.panelist, 1.0) * _clamp(p.confidence)
+                first.setdefault(k, (p.resolutions[path], []))[1].append(p.panelist)
+            best = max(support, key=lambda k: support[k])   # first seen wins a tie: stable
+            chosen[path] = first[best][0]
+            backers.update(first[best][1])
+            per_file.append(share(support[best]))
+        confidence = min(per_file)
+        label = labels.label(chosen)
+        synthesis = Candidate(label=label, resolutions=chosen,
+                              supporters=tuple(p.panelist for p in proposals if p.panelist in backers),
+                              confidence=confidence)
+    return Round(number=number, proposals=tuple(proposals), candidates=tuple(candidates),
+                 synthesis=synthesis, confidence=confidence, notes=tuple(notes))
+
+
+def _clamp(value: float) -> float:
+    try:
+        return max(0.0, min(1.0, float(value)))
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def _problem(p: Proposal, paths: list[str], validate: Validator) -> Optional[str]:
+    for path in paths:
+        if path not in p.resolutions:
+            return f"no resolution for {path}"
+        reason = validate(path, p.resolutions[path])
+        if reason:
+            return f"{path}: {reason}"
+    return None
+
+
+def _same_answers(a: Round, b: Round) -> bool:
+    def sig(r: Round) -> list:
+        return [(p.panelist, None if p.abstained else _key(p.resolutions), round(_clamp(p.confidence), 3))
+                for p in r.proposals]
+    return sig(a) == sig(b)
+
+
+def _tally(r: Round) -> dict[str, int]:
+    tally: dict[str, int] = {}
+    for c in sorted(r.candidates, key=lambda c: _label_order(c.label)):
+        tally[c.label] = len(c.supporters)
+    abstentions = len(r.proposals) - sum(tally.values())
+    if abstentions:
+        tally["abstain"] = abstentions
+    return tally
+
+
+def _comment(r: Round, resolved: bool, threshold: float, rounds: int) -> str:
+    if resolved:
+        return (f"Consensus on {r.synthesis.label}: backed by {', '.join(r.synthesis.supporters)} "
+                f"({r.confidence:.0%}) in round {r.number}")
+    if not r.candidates:
+        reasons = "; ".join(p.rationale for p in r.proposals if p.rationale)[:200]
+        return f"No panelist proposed a valid resolution ({reasons or 'empty panel'})"
+    if len(r.candidates) > 1:
+        votes = ", ".join(f"{c.label} {len(c.supporters)}" for c in r.candidates)
+        return f"Panel split ({votes}); best confidence {r.confidence:.0%} below threshold {threshold:.0%}"
+    return (f"Only {', '.join(r.candidates[0].supporters)} backed {r.candidates[0].label}; "
+            f"confidence {r.confidence:.0%} below threshold {threshold:.0%} after {rounds} round(s)")
+
+
+def _header(context: ConflictContext) -> tuple[str, ...]:
+    lines = []
+    for f in context.files:
+        n = len(f.hunks)
+        lines.append(f"File: {f.path} ({f.language}, {n} hunk{'s' if n != 1 else ''})")
+    first = lambda message: (message.strip().splitlines() or [""])[0]
+    lines.append(f"{context.ours_worker} (main): {first(context.ours_message)}")
+    lines.append(f"{context.theirs_worker} ({context.branch}): {first(context.theirs_message)}")
+    return tuple(lines)
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def _transcript(outcome: PanelOutcome) -> str:
+    out: list[str] = []
+    previous: Optional[Round] = None
+    for r in outcome.rounds:
+        out.append(f"[Team Chat] MERGE CONFLICT RESOLUTION - Round {r.number}")
+        out.append("")
+        if previous is None:
+            out.extend(outcome.header)
+        else:
+            if previous.synthesis is not None:
+                out.append(f"Previous proposal: {previous.synthesis.label} "
+                           f"({previous.confidence:.0%}, backed by {', '.join(previous.synthesis.supporters)})")
+            else:
+                out.append("Previous proposal: none")
+            concerns = [f"{p.panelist}: {o}" for p in previous.proposals for o in p.objections] + list(previous.notes)
+            for concern in concerns:
+                out.append(f"Concern: {_one_line(concern)}")
+        out.append("")
+        labels = {}
+        for c in r.candidates:
+            for name in c.supporters:
+                labels[name] = c.label
+        for p in r.proposals:
+            if p.abstained:
+                kind = "recuses" if p.recused else "abstains"
+                out.append(f"[{p.panelist}]: {kind}: {_one_line(p.rationale or p.error or '')}")
+                continue
+            label = labels.get(p.panelist)
+            if label is None:
+                note = next((n for n in r.notes if n.startswith(p.panelist + ":")), "rejected")
+                out.append(f"[{p.panelist}]: proposal {_one_line(note.split(': ', 1)[-1])}")
+                continue
+            verb = f"endorses {label}" if p.endorses == label else f"proposes {label}"
+            out.append(f"[{p.panelist}]: {verb} ({_clamp(p.confidence):.0%}): {_one_line(p.rationale)}".rstrip(": "))
+            for objection in p.objections:
+                out.append(f"    objection: {_one_line(objection)}")
+        if r.synthesis is not None:
+            out.append(f"[Synthesis]: {r.synthesis.label}, backed by {', '.join(r.synthesis.supporters)}")
+        else:
+            out.append("[Synthesis]: nothing valid on the table")
+        status = "above threshold" if r.confidence >= outcome.threshold and r.synthesis else "below threshold"
+        out.append("")
+        out.append(f"Confidence: {r.confidence:.0%} ({status})")
+        out.append("")
+        previous = r
+    if outcome.resolved:
+        out.append(f"✓ Applying AI consensus merge ({outcome.winner}, {len(outcome.rounds)} round(s))")
+    else:
+        out.append(f"✗ AI consensus not reached after {len(outcome.rounds)} round(s): escalating to a human")
+        out.append(f"AI Vote: {', '.join(f'{k} {v}' for k, v in outcome.tally.items()) or 'none'}")
+        out.append(f'AI Comment: "{outcome.comment}"')
+    return "\n".join(out) + "\n"

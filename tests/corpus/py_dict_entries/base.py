@@ -1,0 +1,3 @@
+DEFAULTS = {
+    "timeout": 30,
+}

@@ -1,0 +1,4 @@
+DEFAULTS = {
+    "timeout": 30,
+    "retries": 3,
+}

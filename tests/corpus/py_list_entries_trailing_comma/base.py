@@ -1,0 +1,3 @@
+INSTALLED = [
+    "core",
+]

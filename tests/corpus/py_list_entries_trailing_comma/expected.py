@@ -1,0 +1,5 @@
+INSTALLED = [
+    "core",
+    "billing",
+    "search",
+]

@@ -1,0 +1,4 @@
+INSTALLED = [
+    "core",
+    "billing",
+]

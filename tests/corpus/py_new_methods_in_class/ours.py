@@ -1,0 +1,9 @@
+class VectorStorage:
+    def __init__(self):
+        self.items = []
+
+    def search(self, q):
+        return [i for i in self.items if q in i]
+
+    def search_cached(self, q):
+        return self.search(q)

@@ -1,0 +1,6 @@
+FLAGS = {
+    "fast",
+    "safe",
+    "cached",
+    "lazy",
+}

@@ -1,0 +1,5 @@
+FLAGS = {
+    "fast",
+    "safe",
+    "lazy",
+}

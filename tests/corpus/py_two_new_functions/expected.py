@@ -1,0 +1,10 @@
+def search(q):
+    return []
+
+
+def search_parallel(q, workers=4):
+    return []
+
+
+def store_batch(items):
+    return len(items)

@@ -1,0 +1,5 @@
+LIMIT = 20
+
+
+def a():
+    return LIMIT

@@ -1,0 +1,9 @@
+LIMIT = 5
+
+
+def a():
+    return LIMIT
+
+
+def b():
+    return LIMIT * 2

@@ -1,0 +1,4 @@
+def keep():
+    return 0
+def old():
+    return 2

@@ -1,0 +1,2 @@
+import os
+from fast import util

@@ -1,0 +1,2 @@
+import os
+from safe import util

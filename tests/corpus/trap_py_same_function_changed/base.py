@@ -1,0 +1,3 @@
+def search(q):
+    results = scan(q)
+    return results

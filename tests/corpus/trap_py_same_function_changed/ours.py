@@ -1,0 +1,3 @@
+def search(q):
+    results = parallel_scan(q)
+    return cache(results)

@@ -1,0 +1,3 @@
+def search(q):
+    results = batch_scan(q)
+    return compress(results)

@@ -1,0 +1,3 @@
+class Store:
+    def put(self, item):
+        self.items.append(compress(item))
