@@ -8,7 +8,6 @@ and only a READY_TO_MERGE commit that still holds conflict markers. An internal
 error of ours never stops the worker's commit, push or pull.
 """
 
-import re
 import sys
 import time
 import traceback
@@ -16,7 +15,6 @@ import traceback
 from .clone import Clone, describe_task
 from .hook import ZERO, has_marker, read_commits
 
-SCISSORS = re.compile(r"^. -+ >8 -+$")
 
 
 def say(message):
@@ -64,7 +62,7 @@ def message_of(path, comment_char):
         text = f.read()
     kept = []
     for line in text.splitlines():
-        if SCISSORS.match(line) and line.startswith(comment_char):
+        if line.startswith(comment_char) and line[1:].strip(" -") == ">8":
             break
         if not line.startswith(comment_char):
             kept.append(line)
@@ -74,6 +72,8 @@ def message_of(path, comment_char):
 def near_miss(message, marker):
     """Something that looks like the marker but is not it (`ready-to-merge`,
     `Ready To Merge`), unless it is negated (`NOT_READY_TO_MERGE`, `not ready to merge`)."""
+    import re
+
     words = [w for w in re.split(r"[\s_-]+", marker) if w]
     if not words:
         return None
