@@ -104,8 +104,10 @@ class Clone:
                 return name
         if len(remotes) == 1:
             return remotes[0]
-        raise UserError(f"{self.top} has {'no remote' if not remotes else 'several remotes'} and none "
-                        "is named origin (pass --remote NAME)")
+        if not remotes:
+            raise UserError(f"{self.top} has no remote (it must be a clone of the central repository: "
+                            "'git remote add origin URL')")
+        raise UserError(f"{self.top} has several remotes and none is named origin (pass --remote NAME)")
 
     # -- who the worker is ------------------------------------------------------
 

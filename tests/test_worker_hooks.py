@@ -177,14 +177,27 @@ def test_install_hooks_refuses_what_is_not_a_clone(central, tmp_path):
 def test_an_internal_error_never_blocks_the_worker(central, make_worker):
     apollo = make_worker("Apollo")
     assert install(apollo).returncode == 0
+    apollo.git("config", "mergecoord.behindLimit", "not-a-number")        # tolerated: the default applies
+    apollo.git("update-ref", "refs/mergecoord/state", "HEAD")
+    (apollo.path / ".git" / "mergecoord").mkdir(exist_ok=True)
+    (apollo.path / ".git" / "mergecoord" / "inbox.json").write_text("{damaged")
+    apollo.branch("side", start="main")
+    apollo.commit("side work", {"side.txt": "x\n"}, ready=False)
+    apollo.git("checkout", "-q", "main")
+    merged = apollo.git("merge", "side", check=False)
+    assert merged.returncode == 0
+    assert "mergecoord: internal error in the post-merge hook, ignored (details in" in merged.stderr
+    assert "Traceback" in (apollo.path / ".git" / "mergecoord" / "hooks.log").read_text()
+    assert apollo.git("log", "-1", "--format=%s").stdout.strip() == "side work"
     apollo.branch("sprint/x")
-    apollo.git("config", "mergecoord.behindLimit", "not-a-number")        # tolerated
-    # A state ref that is not a commit makes the inbox unreadable: pull and push carry on.
-    blob = apollo.git("hash-object", "-w", "--stdin", input="garbage").stdout.strip()
-    apollo.git("update-ref", "refs/mergecoord/state", blob)
-    assert apollo.git("pull", "-q", "origin", "main", check=False).returncode == 0
     apollo.commit("done")
     assert apollo.push("HEAD", check=False).returncode == 0
+
+
+def test_install_hooks_needs_a_remote(tmp_path):
+    git("init", "-q", str(tmp_path / "lonely"))
+    proc = mergecoord("install-hooks", tmp_path / "lonely")
+    assert proc.returncode == 1 and "has no remote (it must be a clone of the central repository" in proc.stderr
 
 
 def test_worker_hooks_stay_light():
