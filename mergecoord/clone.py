@@ -109,6 +109,52 @@ class Clone:
                             "'git remote add origin URL')")
         raise UserError(f"{self.top} has several remotes and none is named origin (pass --remote NAME)")
 
+    def set(self, key, *values):
+        """Set `key` in the clone's own git config to `values` (several for a multi-valued key)."""
+        self.git("config", "--local", "--unset-all", key)
+        for value in values:
+            self.git("config", "--local", "--add", key, value, check=True)
+        self.config[key.lower()] = list(values)
+
+    def track_state(self, remote, on=True):
+        """Make `git fetch`/`git pull` from `remote` bring refs/mergecoord/* (or stop);
+        True when the config changed."""
+        key = f"remote.{remote}.fetch"
+        present = FETCH_REFSPEC in self.config.get(key, [])
+        if on and not present:
+            self.git("config", "--local", "--add", key, FETCH_REFSPEC, check=True)
+        elif not on and present:
+            self.git("config", "--local", "--fixed-value", "--unset", key, FETCH_REFSPEC, check=True)
+        else:
+            return False
+        self.config = read_config(self.top)
+        return True
+
+    def adopt_central_settings(self, remote):
+        """Copy the central config's marker, branches and main into `mergecoord.*` when
+        `remote` is a path on this machine to an initialised central repository (the
+        hooks cannot read a server's config over the network; elsewhere the defaults,
+        or what the worker sets with `git config mergecoord.*`, apply)."""
+        from . import config as config_mod
+        from .central import Central
+
+        url = self.get(f"remote.{remote}.url", "")
+        if url.startswith("file://"):
+            url = url[len("file://"):]
+        if not url or "://" in url or (":" in url.split("/")[0] and not os.path.exists(url)):
+            return False
+        central = Central(Path(url) if os.path.isabs(url) else self.top / url)
+        if not central.initialised:
+            return False
+        try:
+            config = config_mod.load(central)
+        except (UserError, OSError):
+            return False
+        self.set("mergecoord.marker", config.marker)
+        self.set("mergecoord.branches", *config.branches)
+        self.set("mergecoord.main", config.main)
+        return True
+
     # -- who the worker is ------------------------------------------------------
 
     def identity(self):
@@ -140,6 +186,15 @@ class Clone:
         memory["shown"].update(shown)
         self.state_path.parent.mkdir(exist_ok=True)
         write_json(self.state_path, {k: sorted(v) for k, v in memory.items()})
+
+    def ack(self, task_id):
+        """Remember here that the task is acknowledged: (task, whether it already was)."""
+        task = next((t for t in self.published_tasks()[0] if t.id == task_id), None)
+        if task is None:
+            raise UserError(f"unknown task {task_id} (see 'mergecoord inbox'; 'git fetch' brings new ones)")
+        if task.status != "acked":
+            self.remember(acked=[task_id])
+        return task, task.status == "acked"
 
     # -- the published state ----------------------------------------------------
 

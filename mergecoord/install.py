@@ -51,6 +51,15 @@ def worker_hooks_dir(common_dir, work_tree):
     return path
 
 
+def worker_hooks(clone, uninstall=False):
+    """Install (or, with `uninstall`, remove) the hooks of a worker's Clone;
+    [(hook path, status)] where status is installed, updated, unchanged, chained or removed."""
+    directory = worker_hooks_dir(clone.common_dir, clone.top)
+    if uninstall:
+        return [(directory / name, "removed") for name in WORKER_HOOKS if uninstall_hook(directory, name)]
+    return [(directory / name, install_hook(directory, name)) for name in WORKER_HOOKS]
+
+
 def hook_sys_path():
     """The directories the isolated hook interpreter needs: mergecoord's own, and
     tomli's on Pythons without tomllib."""

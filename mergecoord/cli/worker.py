@@ -4,14 +4,13 @@ They work in a worker's clone (the current directory, or CLONE); the top-level
 --repo only selects the central repository for `inbox` run on the server.
 """
 
-import os
 from pathlib import Path
 
 import click
 
 from . import central_of, cli, echo_json
 from .. import install
-from ..clone import FETCH_REFSPEC, STATE_REF, Clone, describe_task
+from ..clone import STATE_REF, Clone, describe_task
 from ..errors import UsageError, UserError
 
 TASK_FIELDS = ("id", "worker", "priority", "file", "feedback", "suggestion", "learning",
@@ -30,29 +29,20 @@ def install_hooks(clone, uninstall, worker, remote):
     pre-push and post-merge; existing hooks keep running as <hook>.legacy. Also makes
     'git pull' fetch refs/mergecoord/* so that new tasks show after a pull."""
     target = Clone.find(clone)
-    directory = install.worker_hooks_dir(target.common_dir, target.top)
     name = target.remote(remote)
+    for path, status in install.worker_hooks(target, uninstall=uninstall):
+        note = f" (the existing hook now runs as {path.name}.legacy)" if status == "chained" else ""
+        click.echo(f"{status} hook {path}{note}")
     if uninstall:
-        for hook in install.WORKER_HOOKS:
-            if install.uninstall_hook(directory, hook):
-                click.echo(f"removed hook {directory / hook}")
-        if target.git("config", "--fixed-value", "--unset", f"remote.{name}.fetch", FETCH_REFSPEC).returncode == 0:
+        if target.track_state(name, False):
             click.echo(f"'git pull' no longer fetches refs/mergecoord/* from {name}")
         click.echo(f"mergecoord hooks are removed from {target.top}")
         return
-    for hook in install.WORKER_HOOKS:
-        status = install.install_hook(directory, hook)
-        note = f" (the existing hook now runs as {hook}.legacy)" if status == "chained" else ""
-        click.echo(f"{status} hook {directory / hook}{note}")
-    if FETCH_REFSPEC not in target.config.get(f"remote.{name}.fetch", []):
-        target.git("config", "--add", f"remote.{name}.fetch", FETCH_REFSPEC, check=True)
+    if target.track_state(name):
         click.echo(f"'git pull' now fetches refs/mergecoord/* from {name}")
-    for key, values in central_settings(target, name).items():
-        target.git("config", "--unset-all", f"mergecoord.{key}")
-        for value in values:
-            target.git("config", "--add", f"mergecoord.{key}", value, check=True)
+    target.adopt_central_settings(name)
     if worker:
-        target.git("config", "mergecoord.worker", worker, check=True)
+        target.set("mergecoord.worker", worker)
     error = target.fetch_state(name)
     if "couldn't find remote ref" in error:
         click.echo(f"{name} has published no state yet (tasks appear there after merges)")
@@ -63,29 +53,6 @@ def install_hooks(clone, uninstall, worker, remote):
     click.echo(f"worker: {who or '(unknown: set --worker NAME)'} ({source}); "
                f"ready marker {target.marker} on branches {' '.join(target.branches)}")
     click.echo(f"mergecoord hooks are set up in {target.top}")
-
-
-def central_settings(target, remote):
-    """The central config's marker, branches and main (key -> values) when the remote
-    is a local path we can read (a server on this machine); {} otherwise, and the
-    defaults or what the worker set with `git config mergecoord.*` apply."""
-    from .. import config as config_mod
-    from ..central import Central
-
-    url = target.get(f"remote.{remote}.url", "")
-    if url.startswith("file://"):
-        url = url[len("file://"):]
-    if not url or "://" in url or (":" in url.split("/")[0] and not os.path.exists(url)):
-        return {}
-    path = Path(url) if os.path.isabs(url) else target.top / url
-    central = Central(path)
-    if not central.initialised:
-        return {}
-    try:
-        config = config_mod.load(central)
-    except (UserError, OSError):
-        return {}
-    return {"marker": [config.marker], "branches": list(config.branches), "main": [config.main]}
 
 
 @cli.group(invoke_without_command=True)
@@ -139,14 +106,10 @@ def inbox_ack(ctx, task_id):
             return
         task = tasks.ack(central, task_id)
     else:
-        known = {t.id: t for t in clone.published_tasks()[0]}
-        if task_id not in known:
-            raise UserError(f"unknown task {task_id} (see 'mergecoord inbox'; 'git fetch' brings new ones)")
-        if known[task_id].status == "acked":
+        task, already = clone.ack(task_id)
+        if already:
             click.echo(f"{task_id} was already acknowledged")
             return
-        clone.remember(acked=[task_id])
-        task = known[task_id]
     click.echo(f"acknowledged {task_id} ({task.worker}: {task.file or task.feedback})")
 
 
