@@ -15,6 +15,7 @@ from .errors import UserError
 
 STATE_REF = "refs/mergecoord/state"
 FETCH_REFSPEC = "+refs/mergecoord/*:refs/mergecoord/*"
+NOTHING_PUBLISHED = "the remote has published no state yet"
 
 # Settings a clone reads from its own git config (`git config mergecoord.<key>`);
 # `install-hooks` copies them from the central config when it can read it.
@@ -199,10 +200,13 @@ class Clone:
     # -- the published state ----------------------------------------------------
 
     def fetch_state(self, remote):
-        """Fetch refs/mergecoord/state now; an error line, or '' on success."""
+        """Fetch refs/mergecoord/state now: '' on success, NOTHING_PUBLISHED when the
+        remote has no such ref yet, else git's error line."""
         proc = self.git("fetch", "--quiet", "--no-write-fetch-head", remote, f"+{STATE_REF}:{STATE_REF}")
         if proc.returncode == 0:
             return ""
+        if "couldn't find remote ref" in proc.stderr:
+            return NOTHING_PUBLISHED
         lines = proc.stderr.strip().splitlines()
         return lines[-1] if lines else f"git fetch exited {proc.returncode}"
 

@@ -91,8 +91,9 @@ def test_apollos_post_merge_hook_shows_his_refactor_task_after_git_pull(central,
 def test_inbox_in_a_clone_reads_the_published_state_and_remembers_acks_locally(central, make_worker):
     apollo = make_worker("Apollo")
     assert mergecoord("install-hooks", cwd=apollo.path).returncode == 0
-    empty = inbox(apollo)
+    empty = inbox(apollo)         # nothing published yet: no warning, no tasks
     assert empty.returncode == 0 and empty.stdout == "Apollo's inbox: no open tasks\n"
+    assert empty.stderr == ""
 
     first = create_task(central, "Apollo")
     create_task(central, "Athena", priority="high", file="api.py")

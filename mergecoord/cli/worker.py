@@ -10,7 +10,7 @@ import click
 
 from . import central_of, cli, echo_json
 from .. import install
-from ..clone import STATE_REF, Clone, describe_task
+from ..clone import NOTHING_PUBLISHED, STATE_REF, Clone, describe_task
 from ..errors import UsageError, UserError
 
 TASK_FIELDS = ("id", "worker", "priority", "file", "feedback", "suggestion", "learning",
@@ -44,7 +44,7 @@ def install_hooks(clone, uninstall, worker, remote):
     if worker:
         target.set("mergecoord.worker", worker)
     error = target.fetch_state(name)
-    if "couldn't find remote ref" in error:
+    if error == NOTHING_PUBLISHED:
         click.echo(f"{name} has published no state yet (tasks appear there after merges)")
     elif error:
         click.echo(f"warning: could not fetch {STATE_REF} from {name} ({error})", err=True)
@@ -139,7 +139,7 @@ def read_inbox(ctx, worker, fetch):
             error = clone.fetch_state(remote)
         except UserError as e:
             remote, error = "the central repository", str(e)
-        if error:
+        if error and error != NOTHING_PUBLISHED:
             click.echo(f"warning: could not fetch from {remote}; showing the tasks as of the last "
                        f"fetch ({error})", err=True)
     name, mine = clone.tasks_for(worker)
