@@ -93,11 +93,107 @@ def read_commits(git_dir, shas):
     return commits
 
 
+ANSWERS = "refs/mergecoord/answers/"     # where clones push decision answers
+MAX_ANSWER_BYTES = 64 * 1024
+
+
+def read_answer(git_dir, sha):
+    """The bytes of `answer.toml` in the pushed commit `sha`; AnswerError when it is not
+    a commit holding a reasonably small answer.toml. Read as data with git cat-file."""
+    import subprocess
+
+    from .decisions.answer import AnswerError
+
+    check = subprocess.run(["git", "--git-dir", str(git_dir), "cat-file", "--batch-check"],
+                           input=f"{sha}\n{sha}:answer.toml\n".encode(), capture_output=True)
+    rows = check.stdout.decode("utf-8", "replace").splitlines()
+    if len(rows) < 2 or rows[0].split()[1:2] != ["commit"]:
+        raise AnswerError("an answer must be a commit holding answer.toml")
+    fields = rows[1].split()
+    if len(fields) < 3 or fields[1] != "blob":
+        raise AnswerError("the answer commit holds no answer.toml file")
+    if int(fields[2]) > MAX_ANSWER_BYTES:
+        raise AnswerError(f"answer.toml is larger than {MAX_ANSWER_BYTES // 1024} KiB")
+    proc = subprocess.run(["git", "--git-dir", str(git_dir), "cat-file", "blob", fields[0]],
+                          capture_output=True)
+    return proc.stdout
+
+
+def check_answer_push(central, config, old, new, ref, user):
+    """The normalised answer pushed to refs/mergecoord/answers/<id>; AnswerError if bad."""
+    from .decisions.answer import AnswerError, check, parse_answer_file
+    from .state import decisions
+
+    decision_id = ref[len(ANSWERS):]
+    if new == ZERO:
+        raise AnswerError(f"{ref} cannot be deleted: answers are part of the record")
+    if not decisions.valid_id(decision_id) or not decisions.path_of(central, decision_id).exists():
+        raise AnswerError(f"unknown decision {decision_id[:40]!r} (see 'git merge-decide list')")
+    fields = parse_answer_file(read_answer(central.git_dir, new))
+    return check(central, config, decision_id, fields, user)
+
+
+def pre_receive(central, lines, environ=None):
+    """Refuse bad decision answers, pushes to the server's own refs, and (with
+    repo.protect_main) direct pushes to main. Returns the one-line reasons."""
+    from . import config as config_mod
+    from .decisions.answer import AnswerError, current_user
+
+    relevant = [line.split() for line in lines if len(line.split()) == 3]
+    relevant = [p for p in relevant if p[2].startswith("refs/mergecoord/") or p[2].startswith("refs/heads/")]
+    if not relevant:
+        return []
+    config = config_mod.load(central)
+    user = current_user(environ)
+    problems = []
+    for old, new, ref in relevant:
+        if ref.startswith(ANSWERS):
+            try:
+                check_answer_push(central, config, old, new, ref, user)
+            except AnswerError as e:
+                problems.append(f"rejected {ref}: {e}")
+        elif ref.startswith("refs/mergecoord/"):
+            problems.append(f"rejected {ref}: refs/mergecoord/ is written by the server "
+                            "(answer decisions with 'git merge-decide')")
+        elif ref == config.main_ref and config.protect_main and old != ZERO:
+            problems.append(f"rejected {ref}: {config.main} is protected (repo.protect_main); push a "
+                            f"{config.branches[0]} branch with {config.marker} and mergecoord merges it")
+    return problems
+
+
+def record_answers(central, config, lines, environ=None):
+    """Record the answers pushed (pre-receive checked them; a race with another answer
+    is reported, not raised). True when one was queued for the runner."""
+    from .decisions.answer import AnswerError, current_user, parse_answer_file, submit
+
+    user = current_user(environ)
+    queued = False
+    for line in lines:
+        parts = line.split()
+        if len(parts) != 3 or not parts[2].startswith(ANSWERS) or parts[1] == ZERO:
+            continue
+        ref, decision_id = parts[2], parts[2][len(ANSWERS):]
+        try:
+            fields = parse_answer_file(read_answer(central.git_dir, parts[1]))
+            doc, entry = submit(central, config, decision_id, fields, user)
+        except AnswerError as e:
+            say(f"{ref} not recorded: {e}")
+            continue
+        if doc["answer"]["choice"] == "reject":
+            say(f"decision {decision_id}: {user} sends {doc['branch']} back to its worker ({entry.id})")
+        else:
+            say(f"decision {decision_id} answered {doc['answer']['choice']} by {user}; "
+                f"the runner applies it as {entry.id}")
+        queued = True
+    return queued
+
+
 def post_receive(central, lines):
     from . import config as config_mod
     from .state import queue
 
     config = config_mod.load(central)
+    answered = record_answers(central, config, lines)
     updates = []
     for line in lines:
         parts = line.split()
@@ -107,7 +203,9 @@ def post_receive(central, lines):
             if config.branch_matches(branch):
                 updates.append((branch, new))
     if not updates:
-        return False
+        if answered and config.autostart:
+            start_runner(central)
+        return answered
     commits = read_commits(central.git_dir, [new for _, new in updates if new != ZERO])
     queued = False
     for branch, new in updates:
@@ -128,9 +226,9 @@ def post_receive(central, lines):
             entry = queue.withdraw(central, branch, f"{config.marker} removed")
             if entry:
                 say(f"withdrew {branch} ({entry.id}): its tip no longer says {config.marker}")
-    if queued and config.autostart:
+    if (queued or answered) and config.autostart:
         start_runner(central)
-    return queued
+    return queued or answered
 
 
 def start_runner(central):
@@ -149,7 +247,7 @@ def start_runner(central):
     env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
     log = open(central.path("logs", "runner.log"), "ab")
     subprocess.Popen(
-        [sys.executable, "-m", "mergecoord", "--repo", str(central.git_dir), "start", "--once"],
+        [sys.executable, "-I", "-m", "mergecoord", "--repo", str(central.git_dir), "start", "--once"],
         stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env,
         cwd=str(central.git_dir), start_new_session=True, close_fds=True,
     )
@@ -176,6 +274,8 @@ def main(argv=None):
     git_dir = os.environ.get("GIT_DIR", ".")
     central = Central(git_dir)
     lines = sys.stdin.read().splitlines()
+    if name == "pre-receive":
+        return pre_receive_main(central, lines)
     try:
         if name == "post-receive":
             post_receive(central, lines)
@@ -186,6 +286,23 @@ def main(argv=None):
         path = log_failure(central, name)
         say(f"internal error, push accepted but not queued (details in {path})")
     return 0
+
+
+def pre_receive_main(central, lines):
+    """Exit status of the pre-receive hook: 1 with one line per refused ref. An internal
+    error refuses an answer push (it could not be checked) and lets anything else through."""
+    try:
+        problems = pre_receive(central, lines)
+    except UserError as e:
+        problems = [f"{e} (cannot check this push)"] if any(ANSWERS in l for l in lines) else []
+    except Exception:
+        path = log_failure(central, "pre-receive")
+        if not any(ANSWERS in l for l in lines):
+            return 0
+        problems = [f"internal error checking the answer; nothing recorded (details in {path})"]
+    for problem in problems:
+        say(problem)
+    return 1 if problems else 0
 
 
 if __name__ == "__main__":

@@ -148,7 +148,7 @@ class Runner:
                     "failed", detail=f"{self.config.main_ref} does not exist; push a first commit to it"))
             if sha not in self.store:
                 return self.finish(entry, MergeOutcome("failed", detail=f"commit {entry.sha} is missing"))
-            if mainline.is_ancestor(self.store, sha, main):
+            if entry.kind != "rollback" and mainline.is_ancestor(self.store, sha, main):
                 return self.finish(entry, MergeOutcome("up-to-date", commit=main.decode(),
                                                        detail="already contained in main"))
             candidate = self.prepare(entry, main, sha)
@@ -170,12 +170,17 @@ class Runner:
             from .decisions import apply
 
             outcome = apply.prepare(self, entry, main, sha)
+        elif entry.kind == "rollback":
+            from . import rollback
+
+            outcome = rollback.prepare(self, entry, main)
         else:
             result = merge_commits(self.store, main, sha)
             if result.clean:
                 outcome = MergeOutcome("ready", resolved_by="clean", tree=result.tree, merge=result)
             else:
                 self.echo("✗ CONFLICT in " + ", ".join(c.path for c in result.conflicts))
+                journal.record(self.central, entry.id, "discussing", conflicts=[c.path for c in result.conflicts])
                 outcome = resolution.resolve(self, entry, main, sha, result)
         if outcome.transcript:
             transcripts.save(self.central, entry.id, outcome.transcript)
@@ -198,7 +203,12 @@ class Runner:
                 transcripts.save(self.central, entry.id, (outcome.transcript + "\n\n" if outcome.transcript else "")
                                  + f"[verify] {why}\n{check.output}")
                 return outcome
-        outcome.commit = self.commit_for(entry, main, sha, outcome.tree, outcome)
+        if entry.kind == "rollback":
+            from . import rollback
+
+            outcome.commit = rollback.commit(self, entry, main, outcome)
+        else:
+            outcome.commit = self.commit_for(entry, main, sha, outcome.tree, outcome)
         return outcome
 
     def panel(self):
@@ -227,6 +237,8 @@ class Runner:
             trailers.append(("Consensus-Rounds", str(outcome.rounds)))
         if outcome.resolved_by in ("consensus", "learned", "human") and outcome.confidence:
             trailers.append(("Confidence", f"{outcome.confidence:.2f}"))
+        if outcome.decision:
+            trailers.append(("Decision", outcome.decision))
         message = self.store[sha].message.decode("utf-8", "replace").strip().splitlines()
         return mainline.make_merge_commit(
             self.store, tree=tree, main_sha=main, branch_sha=sha, committer=self.config.committer,
@@ -263,10 +275,14 @@ class Runner:
                   "decision": outcome.decision or entry.decision}
         queue.finish(self.central, entry.id, outcome.status,
                      **{k: v for k, v in fields.items() if v not in ("", [], 0, 0.0)})
-        if outcome.status == "merged" and outcome.files:
+        if outcome.files or outcome.resolved_by == "human":
             from . import learning
 
             learning.remember(self.central, entry, outcome)
+        if entry.kind == "decision" or outcome.status == "merged":
+            from .decisions import settled
+
+            settled(self, entry, outcome)
         events.flush(self.central, self.config)
         return outcome
 

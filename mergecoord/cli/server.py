@@ -44,18 +44,35 @@ def init(ctx, repo, create):
 
 
 @cli.command()
-@click.option("--once", is_flag=True, help="Drain the queue and exit.")
+@click.option("--once", is_flag=True, help="Drain the queue, print a summary and exit.")
 @click.pass_context
 def start(ctx, once):
     """Run the merge runner (in the foreground)."""
+    from .. import dashboard
     from ..runner import Runner
 
     central, config = central_of(ctx), config_of(ctx)
     runner = Runner(central, config, echo=lambda line: click.echo(line))
     if once:
+        began = time.monotonic()
+        waiting = [e for e in queue.entries(central) if e.status == queue.QUEUED]
+        if waiting:
+            click.echo(f"[Merge Coordinator] Detected {len(waiting)} "
+                       f"{'entry' if len(waiting) == 1 else 'entries'} ready for merge:")
+            for e in waiting:
+                click.echo(f"- {e.branch}")
         outcomes = runner.run(once=True)
         if outcomes is None:
             click.echo("another runner is active; it will merge the queue")
+            return
+        if runner.is_paused():
+            click.echo("[Merge Coordinator] the queue is paused ('mergecoord resume' to continue)")
+        if outcomes:
+            click.echo("")
+            click.echo("[Merge Coordinator] All merges complete!" if not queue.claim_peek(central)
+                       else "[Merge Coordinator] Stopped with entries still queued.")
+            for line in dashboard.run_report(outcomes, time.monotonic() - began):
+                click.echo(line)
         return
     click.echo(f"mergecoord runner on {central.git_dir} (Ctrl-C to stop)")
     try:
@@ -147,15 +164,46 @@ def show(ctx, merge_id, as_json):
 
 
 @cli.command()
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output (documented in the README).")
+@click.option("--watch", is_flag=True, help="Refresh in place until Ctrl-C.")
+@click.option("--interval", default=2.0, show_default=True, type=click.FloatRange(0.1), help="Seconds between refreshes.")
+@click.option("--count", type=click.IntRange(1), hidden=True, help="Stop after this many refreshes.")
 @click.pass_context
-def status(ctx, as_json):
+def status(ctx, as_json, watch, interval, count):
     """The dashboard: what is happening and how well it is going."""
+    import sys
+
     from .. import dashboard
 
     central, config = central_of(ctx), config_of(ctx)
-    summary = dashboard.summary(central, config)
-    if as_json:
-        echo_json(summary)
-    else:
-        click.echo(dashboard.render(summary))
+    if not watch:
+        summary = dashboard.summary(central, config)
+        if as_json:
+            echo_json(summary)
+        else:
+            click.echo(dashboard.render(summary, color=dashboard.use_color(sys.stdout)))
+        return
+    tty = sys.stdout.isatty()
+    if tty and not as_json:
+        click.echo("\x1b[2J", nl=False)
+    shown = 0
+    try:
+        while True:
+            summary = dashboard.summary(central, config)
+            if as_json:
+                click.echo(json.dumps(summary, sort_keys=True))          # one document per line
+            else:
+                frame = dashboard.render(summary, color=dashboard.use_color(sys.stdout))
+                stamp = time.strftime("%H:%M:%S")
+                if tty:      # home, draw, clear what is left of a longer previous frame
+                    click.echo("\x1b[H" + frame + f"\n{stamp}  (Ctrl-C to stop)\x1b[J", nl=False)
+                else:
+                    click.echo(f"{frame}\n{stamp}\n")
+            shown += 1
+            if count and shown >= count:
+                break
+            time.sleep(interval)
+    except KeyboardInterrupt:
+        pass
+    if tty and not as_json:
+        click.echo("")

@@ -1,0 +1,153 @@
+"""Applying a human's answer: merge the branch again on the current main and take
+the chosen side of the decided hunks.
+
+Main may have moved since the escalation, so nothing computed then is trusted:
+the merge is redone, every non-conflicting change of both sides is kept (the
+chosen side replaces only the conflicted hunks), a panel proposal is used only
+if the conflict it was written for is still exactly the same, and a conflict the
+decision does not cover goes back to the panel. The result is validated like any
+resolution; the runner verifies it and moves main by compare-and-swap.
+"""
+
+from dulwich.object_store import commit_tree_changes, tree_lookup_path
+from dulwich.objects import Blob
+
+from .. import resolution
+from ..merge import merge_commits
+from ..merge.engine import MergeResult
+from ..panel.hunks import file_conflict
+from ..state import decisions
+from ..validate import validate_text
+
+SIDES = {"A": "ours", "B": "theirs"}
+
+
+def prepare(runner, entry, main, sha):
+    from ..runner import MergeOutcome
+
+    try:
+        doc = decisions.load(runner.central, entry.decision)
+    except decisions.DecisionError as e:
+        return MergeOutcome("failed", detail=str(e), decision=entry.decision)
+    if doc["status"] != "decided":
+        return MergeOutcome("failed", detail=decisions.describe_status(doc), decision=doc["id"])
+    answer = doc.get("answer") or {}
+    by = answer.get("decided_by", "a human")
+    if answer.get("choice") == "reject":
+        return MergeOutcome("rejected", decision=doc["id"],
+                            detail=f"{by} sent {entry.branch} back to {entry.worker} unmerged ({doc['id']})")
+    runner.echo(f"[Merge Coordinator] Applying human decision {doc['id']}: {answer.get('choice')}")
+    merge = merge_commits(runner.store, main, sha)
+    if merge.clean:
+        return MergeOutcome("ready", resolved_by="clean", tree=merge.tree, merge=merge, decision=doc["id"],
+                            detail="main moved; the conflict no longer arises")
+    choices = answer.get("files") or {}
+    texts, entries, uncovered = {}, [], []
+    for conflict in merge.conflicts:
+        letter = choices.get(conflict.path)
+        chosen = choose(runner.store, doc, conflict, letter) if letter else None
+        if chosen is None:
+            uncovered.append(conflict)
+        elif isinstance(chosen, str):
+            texts[conflict.path] = chosen
+        else:
+            entries.append(chosen)
+    problem = invalid(texts)
+    if problem:
+        return MergeOutcome("failed", decision=doc["id"], conflicts=[c.path for c in merge.conflicts],
+                            detail=f"the chosen side does not validate: {problem}; answer {doc['id']} again")
+    tree = write(runner.store, merge, texts, entries)
+    if uncovered:
+        return send_back_to_panel(runner, entry, main, sha, doc, merge, tree, uncovered, texts)
+    return MergeOutcome("ready", resolved_by="human", tree=tree, merge=merge, decision=doc["id"],
+                        conflicts=[c.path for c in merge.conflicts], resolutions=texts,
+                        files=resolution.conflict_files(runner.store, merge) or [])
+
+
+def choose(store, doc, conflict, letter):
+    """The resolution of one conflicted path: full text (str), a tree entry
+    (path, mode, sha or None to delete), or None when the answer does not apply."""
+    if letter in SIDES:
+        side = SIDES[letter]
+        if conflict.kind == "content" and conflict.ours and conflict.theirs:
+            texts = [_text(store, s) if s else "" for s in (conflict.base, conflict.ours, conflict.theirs)]
+            if None not in texts:
+                return render_side(conflict.path, *texts, side)
+        picked = conflict.ours if side == "ours" else conflict.theirs
+        if picked is None:
+            return (conflict.path.encode("utf-8"), None, None)
+        return (conflict.path.encode("utf-8"), picked.mode, picked.sha)
+    option = (doc.get("options") or {}).get(letter) or {}
+    text = (option.get("texts") or {}).get(conflict.path)
+    if text is None or not _unchanged(store, doc, conflict):
+        return None   # the proposal was written for another version of the file
+    return text
+
+
+def _unchanged(store, doc, conflict):
+    """True when main's side of `conflict` is what it was at escalation (the branch's side
+    cannot change: the decision pins the branch's commit)."""
+    try:
+        then = store[doc["main"].encode()].tree
+        _mode, sha = tree_lookup_path(store.__getitem__, then, conflict.path.encode("utf-8"))
+    except (KeyError, ValueError):
+        sha = None
+    return (conflict.ours.sha if conflict.ours else None) == sha
+
+
+def _text(store, side):
+    data = store[side.sha].data
+    if b"\0" in data[:8000]:
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def render_side(path, base, ours, theirs, side):
+    """The file with `side` taken in every conflicted hunk and every other change of both
+    sides kept."""
+    conflict = file_conflict(path, base, ours, theirs)
+    return conflict.render({hunk.index: side for hunk in conflict.hunks})
+
+
+def invalid(texts):
+    for path, text in sorted(texts.items()):
+        problem = validate_text(path, text)
+        if problem:
+            return f"{path}: {problem}"
+    return None
+
+
+def write(store, merge, texts, entries):
+    modes = {c.path: (c.ours or c.theirs).mode for c in merge.conflicts if c.ours or c.theirs}
+    changes = list(entries)
+    for path, text in sorted(texts.items()):
+        blob = Blob.from_string(text.encode("utf-8"))
+        store.add_object(blob)
+        changes.append((path.encode("utf-8"), modes.get(path, 0o100644), blob.id))
+    return commit_tree_changes(store, store[merge.tree], changes)
+
+
+def send_back_to_panel(runner, entry, main, sha, doc, merge, tree, uncovered, texts):
+    """Conflicts the answer does not cover go to the panel, on a merge whose decided files
+    are already resolved. If the panel cannot settle them either, a new decision covering
+    every conflicted file replaces this one."""
+    from ..runner import MergeOutcome
+
+    paths = ", ".join(c.path for c in uncovered)
+    runner.echo(f"  new conflict not covered by {doc['id']}: {paths}; asking the panel")
+    rest = MergeResult(tree, tuple(uncovered), merge.bases)
+    outcome = resolution.resolve(runner, entry, main, sha, rest)
+    if outcome.status == "ready":
+        outcome.resolved_by = "human"
+        outcome.decision = doc["id"]
+        outcome.merge = merge
+        outcome.conflicts = [c.path for c in merge.conflicts]
+        outcome.resolutions = {**texts, **outcome.resolutions}
+        return outcome
+    return MergeOutcome("escalated", conflicts=[c.path for c in merge.conflicts], merge=merge,
+                        transcript=outcome.transcript,
+                        detail=f"main moved: {paths} conflicted again and {doc['id']} does not cover it "
+                               f"({outcome.detail})")

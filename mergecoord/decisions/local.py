@@ -1,0 +1,57 @@
+"""Decisions as `git merge-decide` sees them in the bare repository itself: the state
+is read and written directly, and an answer is queued for the runner at once."""
+
+import subprocess
+
+from ..state import decisions
+from . import answer
+
+
+def diff(git_dir, doc):
+    """main's side (A) against the branch's side (B) of the conflicted files, as `git diff`
+    shows it; a one-line note when the commits are not available."""
+    missing = [sha for sha in (doc.get("main"), doc.get("sha"))
+               if not sha or subprocess.run(["git", "--git-dir", str(git_dir), "cat-file", "-e", f"{sha}^{{commit}}"],
+                                            capture_output=True).returncode]
+    if missing:
+        return "(diff unavailable: the commits of this decision are not in this repository)\n"
+    proc = subprocess.run(["git", "--git-dir", str(git_dir), "diff", "--no-color", "--src-prefix=A/",
+                           "--dst-prefix=B/", doc["main"], doc["sha"], "--", *doc["files"]],
+                          capture_output=True, text=True, errors="replace")
+    header = f"# A = main at escalation ({doc['main'][:10]}), B = {doc['branch']} ({doc['sha'][:10]})\n"
+    return header + (proc.stdout or "(no textual difference)\n")
+
+
+class LocalDecisions:
+    where = "local"
+
+    def __init__(self, central, config):
+        self.central, self.config = central, config
+
+    def all(self):
+        return decisions.all_decisions(self.central)
+
+    def load(self, decision_id):
+        return decisions.load(self.central, decision_id)
+
+    def diff(self, doc):
+        return diff(self.central.git_dir, doc)
+
+    def check(self, doc, choice, files, rationale):
+        return answer.normalise(doc, choice, files)
+
+    def submit(self, decision_id, choice, files, rationale):
+        """Record the answer, publish it, and start a runner to apply it. Returns a line to show."""
+        from .. import events
+        from ..hook import start_runner
+
+        doc, entry = answer.submit(self.central, self.config, decision_id,
+                                   {"choice": choice, "files": files, "rationale": rationale},
+                                   answer.current_user())
+        events.flush(self.central, self.config)
+        if self.config.autostart:
+            start_runner(self.central)
+            later = "the runner applies it now"
+        else:
+            later = "'mergecoord start' applies it"
+        return f"recorded {doc['answer']['choice']} for {decision_id}; queued as {entry.id}, {later}"

@@ -1,0 +1,81 @@
+"""How a decision looks to the human: the seed's decision box, and a one-line listing."""
+
+import textwrap
+import unicodedata
+
+WIDTH = 64          # inside the box
+
+
+def display_width(text):
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 0 if unicodedata.combining(ch) else 1
+               for ch in text)
+
+
+def _pad(text, width=WIDTH):
+    return text + " " * max(0, width - display_width(text))
+
+
+def _wrap(text, indent, first=""):
+    lines = textwrap.wrap(text, width=WIDTH - 1 - len(indent), initial_indent=first,
+                          subsequent_indent=" " * len(first), break_long_words=True) or [first]
+    return [indent + line for line in lines]
+
+
+def vote_line(doc):
+    tally = dict((doc.get("vote") or {}).get("tally") or {})
+    abstain = tally.pop("abstain", 0)
+    parts = [f"{n} for {label}" for label, n in sorted(tally.items(), key=lambda kv: (len(kv[0]), kv[0]))]
+    parts.append(f"{abstain} abstain")
+    return ", ".join(parts)
+
+
+def option_letters(doc):
+    return sorted(doc.get("options") or {}, key=lambda label: (len(label), label))
+
+
+def box(doc):
+    """The decision box of the seed's human-escalation scenario, for one decision."""
+    body = [""]
+    body += _wrap(f"Decision: {doc['id']} ({doc.get('merge_id', '')}, {doc.get('branch', '')})", " ")
+    files = doc.get("files") or []
+    label = "File" if len(files) == 1 else "Files"
+    for i, path in enumerate(files):
+        kind = (doc.get("kinds") or {}).get(path, "content")
+        note = "" if kind == "content" else f" ({kind})"
+        body += _wrap(f"{path}{note}", " ", f"{label}: " if i == 0 else " " * (len(label) + 2))
+    body.append("")
+    body += _wrap(f"AI Vote: {vote_line(doc)}", " ")
+    comment = (doc.get("vote") or {}).get("comment") or doc.get("reason") or ""
+    if comment:
+        body += _wrap(f'AI Comment: "{comment}"', " ")
+    if doc.get("apply_error"):
+        body += _wrap(f"Last answer could not be applied: {doc['apply_error']}", " ")
+    for letter in option_letters(doc):
+        option = doc["options"][letter]
+        body.append("")
+        body += _wrap(f"[{letter}] {option.get('label', letter)}:", " ")
+        if option.get("summary"):
+            body += _wrap(option["summary"], "     ")
+        if option.get("pros"):
+            body += _wrap(", ".join(option["pros"]), "     ", "+ Pros: ")
+        if option.get("cons"):
+            body += _wrap(", ".join(option["cons"]), "     ", "- Cons: ")
+    body.append("")
+    title = "🤖 HUMAN MERGE DECISION NEEDED"
+    left = (WIDTH - display_width(title)) // 2
+    lines = ["╔" + "═" * WIDTH + "╗",
+             "║" + _pad(" " * left + title) + "║",
+             "╠" + "═" * WIDTH + "╣"]
+    lines += ["║" + _pad(line) + "║" for line in body]
+    lines.append("╚" + "═" * WIDTH + "╝")
+    return "\n".join(lines)
+
+
+def listing(doc):
+    files = ", ".join(doc.get("files") or [])
+    if doc["status"] == "damaged":
+        return f"{doc['id']}  damaged   {doc.get('error', '')}"
+    answer = doc.get("answer") or {}
+    extra = f"  {answer.get('choice')} by {answer.get('decided_by')}" if answer else ""
+    return (f"{doc['id']}  {doc['status']:<10} {doc.get('merge_id', '')}  {doc.get('branch', '')}  "
+            f"[{'/'.join(option_letters(doc))}]  {files}{extra}")
