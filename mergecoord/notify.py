@@ -56,9 +56,9 @@ def deliver(central, config, events):
 
 def payload(central, event, records):
     """The JSON document of one journal event (see the module docstring)."""
-    merge_id = event.get("id") or event.get("merge_id") or ""
+    merge_id = event.get("id") or event.get("merge") or ""     # a reminder names its merge in "merge"
     record = records.get(merge_id, {})
-    body = {k: v for k, v in event.items() if k not in ("id", "time", "event")}
+    body = {k: v for k, v in event.items() if k not in ("id", "time", "event", "merge")}
     body.update({
         "event": event["event"],
         "merge_id": merge_id,
@@ -235,8 +235,10 @@ def _remind(central, config, interval, now):
             if now - max(created, last.get(decision_id, 0.0)) >= interval:
                 due.append(doc)
                 last[decision_id] = now
+                # Journaled without a merge id (so that it does not become the merge's
+                # status in `mergecoord log`); the merge is named in "merge".
                 journal.record(central, None, "reminder", decision=decision_id,
-                               merge_id=doc.get("merge_id", ""), branch=doc.get("branch", ""),
+                               merge=doc.get("merge_id", ""), branch=doc.get("branch", ""),
                                worker=doc.get("worker", ""), pending_since=doc.get("created"),
                                pending_hours=round((now - created) / 3600.0, 1))
         last = {k: v for k, v in last.items() if k in pending}

@@ -2,9 +2,9 @@
 clone, acknowledging them, and the post-merge hook that shows a new one after `git pull`."""
 
 import json
-import os
 
 from conftest import mergecoord
+from mergecoord import config, publish
 from mergecoord.central import Central
 from mergecoord.state import tasks
 
@@ -16,19 +16,9 @@ SEED_TASK = dict(priority="low", file="engram/core/memory/storage/vector_storage
 
 
 def publish_state(central):
-    """Publish refs/mergecoord/state with the tasks of the central repo, the way the
-    server does after every runner step (inbox/<worker>/<task>.toml in a commit)."""
-    index = central.state / "test-publish.index"
-    env = {**os.environ, "GIT_INDEX_FILE": str(index)}
-    for path in sorted((central.state / "inbox").glob("*/t-*.toml")):
-        blob = central.git("hash-object", "-w", str(path)).stdout.strip()
-        central.git("update-index", "--add", "--cacheinfo",
-                    f"100644,{blob},inbox/{path.parent.name}/{path.name}", env=env)
-    tree = central.git("write-tree", env=env).stdout.strip()
-    index.unlink()
-    old = central.git("rev-parse", "-q", "--verify", "refs/mergecoord/state", check=False).stdout.strip()
-    commit = central.git("commit-tree", tree, *(["-p", old] if old else []), "-m", "mergecoord state").stdout.strip()
-    central.git("update-ref", "refs/mergecoord/state", commit)
+    """Publish refs/mergecoord/state, as the runner does after every step."""
+    repo = Central(central.path)
+    publish.publish(repo, config.load(repo))
 
 
 def create_task(central, worker, **fields):
@@ -85,7 +75,7 @@ def test_apollos_post_merge_hook_shows_his_refactor_task_after_git_pull(central,
     ack = inbox(apollo, "ack", task.id)
     assert ack.returncode == 0 and ack.stdout.startswith(f"acknowledged {task.id} (Apollo: engram/")
     move_main(central, numa)
-    assert "mergecoord" not in apollo.git("pull").stderr
+    assert "mergecoord:" not in apollo.git("pull").stderr
 
 
 def test_inbox_in_a_clone_reads_the_published_state_and_remembers_acks_locally(central, make_worker):
