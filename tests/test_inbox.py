@@ -152,3 +152,43 @@ def test_inbox_errors_are_one_line(central, make_worker, tmp_path):
     assert offline.returncode == 0 and "warning: could not fetch from origin" in offline.stderr
     for proc in (bad, unknown, nowhere, offline):
         assert "Traceback" not in proc.stderr and proc.stderr.count("\n") <= 1
+
+
+def test_the_seed_story_a_human_picks_b_and_apollo_sees_his_task_after_git_pull(central, make_worker, tmp_path):
+    """Escalation, a human's answer from a clone, the task for the losing worker, the
+    webhook hearing every step, and Apollo's next `git pull`."""
+    from decide_story import STORAGE, configure, escalate, human_clone, merge_decide
+    from test_notify import Webhook
+
+    webhook = Webhook()
+    try:
+        configure(central)
+        text = (central.state / "config.toml").read_text()
+        central.set_config(text.replace("[notify]\n", f'[notify]\nwebhook = "{webhook.url}"\n', 1))
+        apollo, athena, numa = escalate(central, make_worker)
+        assert mergecoord("install-hooks", cwd=apollo.path).returncode == 0
+        apollo.git("checkout", "-q", "main")
+        apollo.git("pull", "-q")
+
+        answered = merge_decide(human_clone(tmp_path, central), "d-0001", "B", "-m",
+                                "Storage efficiency weighted higher than read speed")
+        assert answered.returncode == 0, answered.stderr
+        central.run_once()
+        assert central.trailers("main")["Resolved-By"] == "human"
+
+        pulled = apollo.git("pull")
+        assert "[Apollo Inbox] New refactor task t-0001:" in pulled.stderr
+        assert f"  File:       {STORAGE}\n" in pulled.stderr
+        assert "Storage efficiency weighted higher than read speed" in pulled.stderr
+        assert [t["id"] for t in inbox_json(apollo)["tasks"]] == ["t-0001"]
+        assert inbox_json(athena)["tasks"] == []
+
+        events = [(e["event"], e["branch"]) for e in webhook.events()]
+        assert ("escalated", "sprint/optimize-memory-storage") in events
+        assert ("decided", "sprint/optimize-memory-storage") in events
+        assert events[-1] == ("merged", "sprint/optimize-memory-storage")
+        decided = next(e for e in webhook.events() if e["event"] == "decided")
+        assert decided["decision"] == "d-0001" and decided["choice"] == "B"
+    finally:
+        webhook.server.shutdown()
+        webhook.server.server_close()
