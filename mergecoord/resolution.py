@@ -22,7 +22,7 @@ def conflict_files(store, merge):
 
     files = []
     for c in merge.conflicts:
-        if c.kind != "content" or not (c.ours and c.theirs):
+        if not c.textual:
             return None
         texts = []
         for side in (c.base, c.ours, c.theirs):

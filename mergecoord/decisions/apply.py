@@ -69,7 +69,7 @@ def choose(store, doc, conflict, letter):
     (path, mode, sha or None to delete), or None when the answer does not apply."""
     if letter in SIDES:
         side = SIDES[letter]
-        if conflict.kind == "content" and conflict.ours and conflict.theirs:
+        if conflict.textual:
             texts = [_text(store, s) if s else "" for s in (conflict.base, conflict.ours, conflict.theirs)]
             if None not in texts:
                 return render_side(conflict.path, *texts, side)

@@ -43,7 +43,7 @@ def structural_facts(conflicts):
     """Per-option facts for conflicts that are not about contents (delete, mode, type)."""
     facts = {"A": [], "B": []}
     for c in conflicts:
-        if c.kind == "content" and c.ours and c.theirs:
+        if c.textual:
             continue
         for label, side, other in (("A", c.ours, c.theirs), ("B", c.theirs, c.ours)):
             if side is None:

@@ -52,6 +52,13 @@ class PathConflict:
     ours: Side | None
     theirs: Side | None
 
+    @property
+    def textual(self) -> bool:
+        """Both sides hold a file whose lines conflict: resolvable hunk by hunk (by the
+        panel or a human's per-hunk choice). Every other kind is about where or whether a
+        file exists, and only a whole side can settle it."""
+        return self.kind in ("content", "add/add") and bool(self.ours and self.theirs)
+
 
 @dataclass(frozen=True)
 class MergeResult:

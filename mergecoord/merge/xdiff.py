@@ -2,11 +2,15 @@
 
 Among repeated lines many edit scripts are equally short, and which one a diff picks
 decides whether the two sides' changes of a merge touch (a conflict) or not.  To reach
-git's verdicts this module reproduces xdiff's behaviour (a re-implementation from its
-documented algorithm, not a copy): trim the common ends; set aside lines that have no
+git's verdicts this module reproduces xdiff's behaviour: trim the common ends; set aside lines that have no
 match in the other file, and lines with very many matches when they sit in a run of such
 lines; then run Myers' divide-and-conquer search for the middle snake over what is left,
 with xdiff's tie-breaks and its cost cut-offs for expensive inputs.
+
+Licence: this module is a Python port that follows the structure of libxdiff's
+xdiffi.c as shipped in git (Copyright (C) 2003 Davide Libenzi), and is therefore
+distributed under that file's licence, the GNU LGPL version 2.1 or later, unlike the
+rest of mergecoord (MIT). It can be replaced by any function with the same contract.
 """
 from __future__ import annotations
 
