@@ -15,6 +15,7 @@ from .resources import hook_template
 
 MARKER = "mergecoord-hook"
 SERVER_HOOKS = ("pre-receive", "post-receive")
+WORKER_HOOKS = ("commit-msg", "pre-push", "post-merge")
 
 
 def hooks_dir(git_dir, work_tree=None):
@@ -26,6 +27,37 @@ def hooks_dir(git_dir, work_tree=None):
         base = Path(work_tree or git_dir)
         return (base / os.path.expanduser(custom)).resolve()
     return Path(git_dir) / "hooks"
+
+
+def worker_hooks_dir(common_dir, work_tree):
+    """The hooks directory of a worker's clone, honouring core.hooksPath, or a one-line
+    UserError when installing there would surprise: a hooks path from the global or
+    system config is shared by every repository, and one inside the work tree is a
+    directory the project tracks (our launchers carry this machine's paths)."""
+    proc = subprocess.run(["git", "-C", str(work_tree), "config", "--show-scope", "--get", "core.hooksPath"],
+                          capture_output=True, text=True)
+    scope, _, value = proc.stdout.rstrip("\n").partition("\t")
+    if proc.returncode or not value:
+        return Path(common_dir) / "hooks"
+    path = (Path(work_tree) / os.path.expanduser(value)).resolve()
+    hint = f"run 'git -C {work_tree} config --local core.hooksPath .git/hooks' to use this clone's own, then again"
+    if scope != "local":
+        raise UserError(f"core.hooksPath is set in your {scope} git config ({value}), shared by other "
+                        f"repositories; not installing there ({hint})")
+    inside = Path(work_tree).resolve()
+    if (path == inside or inside in path.parents) and Path(common_dir).resolve() not in (path, *path.parents):
+        raise UserError(f"core.hooksPath points into the work tree ({value}), which the project tracks; "
+                        f"not installing there ({hint})")
+    return path
+
+
+def worker_hooks(clone, uninstall=False):
+    """Install (or, with `uninstall`, remove) the hooks of a worker's Clone;
+    [(hook path, status)] where status is installed, updated, unchanged, chained or removed."""
+    directory = worker_hooks_dir(clone.common_dir, clone.top)
+    if uninstall:
+        return [(directory / name, "removed") for name in WORKER_HOOKS if uninstall_hook(directory, name)]
+    return [(directory / name, install_hook(directory, name)) for name in WORKER_HOOKS]
 
 
 def hook_sys_path():

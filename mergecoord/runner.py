@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from dulwich.file import FileLocked
 from dulwich.repo import Repo
 
-from . import events, mainline, resolution
+from . import events, mainline, notify, resolution
 from .errors import UserError
 from .merge import merge_commits
 from .state import journal, queue, transcripts
@@ -115,6 +115,7 @@ class Runner:
         finally:
             if self.lock._depth:
                 self.lock.release()
+            notify.drain(self.central, self.config)           # bounded wait for the webhook
 
     def break_git_lock(self, exc):
         """Break the stale `.lock` of a file inside the repository (a ref, an object)
@@ -148,6 +149,7 @@ class Runner:
             if entry is not None:
                 self.processed.append((entry, self.process(entry)))
                 continue
+            notify.remind(self.central, self.config)      # decisions left pending: throttled, never raises
             if once:
                 # Release, then look again: a hook that queued while we held the
                 # lock saw it held and relied on us; if we miss it now, the next

@@ -81,6 +81,7 @@ def echo_json(value):
 
 from . import server  # noqa: E402  (registers the commands)
 from . import ops  # noqa: E402,F401  (pause, resume, rollback, demo)
+from . import worker  # noqa: E402,F401  (install-hooks, inbox)
 from .decide import decide as _decide  # noqa: E402
 
 cli.add_command(_decide)
