@@ -7,7 +7,6 @@ with its outcome, so a runner killed at any instant loses nothing and, on
 restart, merges nothing twice (the landed merge commit names its Merge-Id).
 """
 
-import errno
 import os
 import re
 import time
@@ -16,31 +15,15 @@ from dataclasses import dataclass, field
 from dulwich.file import FileLocked
 from dulwich.repo import Repo
 
-from . import events, mainline, notify, resolution
+from . import events, mainline, notify, recovery, resolution
 from .errors import UserError
 from .merge import merge_commits
 from .state import journal, queue, transcripts
-from .state.files import Lock, LockTimeout, break_stale_lock, never_write, remove_orphan_temp_files
+from .state.files import Lock, break_stale_lock, never_write
 
 MAX_ATTEMPTS = 20     # re-merges after main moved, before the entry is put back in line
-# Failures of the machine rather than of a merge: the disk is full or read-only, a
-# lock stays held. No entry is failed for them; the runner stops, main and the
-# queue stay as they were, and the next run (or the serving loop) tries again.
-STORAGE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EIO,
-                  errno.EMFILE, errno.ENFILE, errno.ENOMEM}
 SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD", re.I)
-ADOPT_AFTER = 120     # seconds before a READY tip that no hook queued is queued by the runner
 BODY_LIMIT = 200      # characters of the branch tip's subject quoted in the merge commit
-
-
-def is_stall(exc):
-    if isinstance(exc, (LockTimeout, FileLocked)):
-        return True
-    return isinstance(exc, OSError) and exc.errno in STORAGE_ERRNOS
-
-
-class RunnerStalled(UserError):
-    """The runner cannot write its state (or a lock stays held); nothing was lost."""
 
 
 @dataclass
@@ -100,12 +83,12 @@ class Runner:
                 try:
                     return self.serve(once, should_stop)
                 except Exception as exc:
-                    if not is_stall(exc):
+                    if not recovery.is_stall(exc):
                         raise
                     broken += 1
-                    if isinstance(exc, FileLocked) and broken <= 10 and self.break_git_lock(exc):
+                    if isinstance(exc, FileLocked) and broken <= 10 and recovery.break_git_lock(self.central, exc):
                         continue        # a dead process's lock on a ref or object: go on
-                    stalled = self.stalled(exc)
+                    stalled = recovery.stall_error(exc)
                     if once:
                         raise stalled from None
                     self.echo(f"mergecoord: {stalled}")
@@ -116,25 +99,6 @@ class Runner:
             if self.lock._depth:
                 self.lock.release()
             notify.drain(self.central, self.config)           # bounded wait for the webhook
-
-    def break_git_lock(self, exc):
-        """Break the stale `.lock` of a file inside the repository (a ref, an object)
-        that a killed process left; True when it is gone."""
-        lockfile = os.path.realpath(os.fsdecode(exc.lockfilename))
-        if not lockfile.startswith(str(self.central.git_dir) + os.sep):
-            return False
-        return break_stale_lock(lockfile)
-
-    def stalled(self, exc):
-        if isinstance(exc, OSError):
-            what = (exc.strerror or str(exc)) + (f" ({os.fsdecode(exc.filename)})" if exc.filename else "")
-        elif isinstance(exc, FileLocked):
-            what = f"{os.fsdecode(exc.lockfilename)} stays locked"
-        else:
-            what = str(exc)
-        message = (f"runner stopped: {what}; main and the queue are intact, "
-                   "the next run picks up where this one stopped")
-        return RunnerStalled(message)
 
     def serve(self, once, should_stop):
         """The loop of `run`, under the runner lock."""
@@ -161,84 +125,11 @@ class Runner:
             time.sleep(self.config.poll_interval)
         return self.processed
 
+    def recover(self):
+        recovery.recover(self)
+
     def is_paused(self):
         return self.central.path("paused.json").exists()
-
-    def recover(self):
-        """Clean up after a dead runner: its leftover temp and lock files go, and entries
-        it left 'merging' are journaled when they landed, else put back in line."""
-        remove_orphan_temp_files(self.central.state_dir)
-        git_dir = str(self.central.git_dir)
-        # Ref locks (main's, the state ref's, a branch's) block git pushes too: each one
-        # is waited out if live, broken if stale. Loose-object locks only block writing
-        # that object again, which prepare() handles when it happens.
-        for root, _dirs, files in os.walk(os.path.join(git_dir, "refs")):
-            for name in files:
-                if name.endswith(".lock"):
-                    break_stale_lock(os.path.join(root, name))
-        objects = os.path.join(git_dir, "objects")
-        for sub in os.listdir(objects):
-            if len(sub) == 2:
-                for name in os.listdir(os.path.join(objects, sub)):
-                    if name.endswith(".lock"):
-                        break_stale_lock(os.path.join(objects, sub, name), wait=False)
-        for entry in queue.entries(self.central):
-            if entry.status != queue.MERGING:
-                continue
-            main = self.main_sha()
-            landed = mainline.find_landed(self.store, main, entry.id)
-            if landed:
-                # tip: what landed; a newer tip pushed since then stays in line
-                parents = self.store[landed].parents
-                queue.finish(self.central, entry.id, "merged", commit=landed.decode(),
-                             resolved_by="recovered", tip=parents[-1].decode() if parents else None)
-                self.echo(f"[Merge Coordinator] Recovered {entry.branch} ({entry.id}): already on main")
-            else:
-                queue.release(self.central, entry.id)
-                journal.record(self.central, entry.id, "retry", reason="runner restarted")
-        self.adopt_unqueued()
-
-    def adopt_unqueued(self):
-        """Queue READY branches whose tip the journal never saw: their push hook could
-        not write (disk full), died, or met a broken config. A push is never lost, it
-        is only late. Tips already in main are left alone, and so are refs updated in
-        the last ADOPT_AFTER seconds: their own hook may still be about to queue them."""
-        from .hook import has_marker
-
-        heads = self.repo.refs.as_dict(b"refs/heads")
-        main = self.main_sha()
-        git_dir = os.fsencode(str(self.central.git_dir))
-
-        def seen():
-            return {e.get("sha") for e in journal.events(self.central)}
-
-        known = seen()
-        for name in sorted(heads):
-            branch, sha = name.decode("utf-8", "backslashreplace"), heads[name]
-            if sha.decode() in known or not self.config.branch_matches(branch) or sha not in self.store:
-                continue
-            try:
-                updated = os.stat(os.path.join(git_dir, b"refs", b"heads", name)).st_mtime
-            except OSError:
-                updated = 0          # a packed ref: not from a push in flight
-            if time.time() - updated < ADOPT_AFTER:
-                continue
-            commit = self.store[sha]
-            if getattr(commit, "type_name", b"") != b"commit":
-                continue
-            if not has_marker(commit.message.decode("utf-8", "replace"), self.config.marker):
-                continue
-            if main is not None and mainline.is_ancestor(self.store, sha, main):
-                continue
-            author = commit.author.decode("utf-8", "replace")
-            name_part, _, rest = author.partition(" <")
-            worker = self.config.worker_name(rest.partition(">")[0], name_part.strip())
-            with self.central.lock:      # the walk above runs unlocked: pushes go on meanwhile
-                if sha.decode() in seen():
-                    continue
-                entry, position, _ = queue.enqueue(self.central, branch, sha.decode(), worker)
-            self.echo(f"[Merge Coordinator] Found {branch} ready but never queued; "
-                      f"queued as {entry.id} (position {position})")
 
     # -- one entry --------------------------------------------------------------
 
@@ -254,7 +145,7 @@ class Runner:
             journal.record(self.central, entry.id, "started", sha=entry.sha)
             outcome = self.merge_entry(entry)
         except Exception as exc:  # the queue goes on; the details go to the log
-            if is_stall(exc):
+            if recovery.is_stall(exc):
                 raise   # the entry stays 'merging'; recover() settles it on the next run
             import traceback
 
