@@ -4,8 +4,6 @@ The file is the server's own: nothing pushed by a worker is ever read as config.
 Imported by the push hooks, so it imports tomllib lazily and nothing else heavy.
 """
 
-from dataclasses import dataclass, field
-
 from .errors import UserError
 
 DEFAULT_PANEL = ({"name": "builtin", "kind": "builtin", "weight": 1.0},)
@@ -45,26 +43,41 @@ SCHEMA = {
 }
 
 
-@dataclass(frozen=True)
+def _field(section, key):
+    renames = {("verify", "command"): "verify_command", ("verify", "timeout"): "verify_timeout",
+               ("notify", "timeout"): "notify_timeout"}
+    return renames.get((section, key), key)
+
+
+# Field -> default. Config is a plain frozen class rather than a dataclass: the
+# push hook loads it, and importing `dataclasses` costs every push ~5 ms.
+DEFAULTS = {_field(section, key): tuple(default) if isinstance(default, list) else default
+            for section, table in SCHEMA.items() for key, (default, _types) in table.items()}
+DEFAULTS.update(workers=None, panel=DEFAULT_PANEL)     # workers: a fresh {} per Config
+
+
 class Config:
-    main: str = "main"
-    committer: str = "mergecoord <mergecoord@localhost>"
-    protect_main: bool = False
-    branches: tuple = ("sprint/*",)
-    marker: str = "READY_TO_MERGE"
-    autostart: bool = True
-    poll_interval: float = 2.0
-    workers: dict = field(default_factory=dict)
-    threshold: float = 0.85
-    max_rounds: int = 3
-    panel: tuple = DEFAULT_PANEL
-    verify_command: object = ""
-    verify_timeout: float = 600
-    always_human: tuple = ()
-    deciders: tuple = ()
-    remind_after_hours: float = 24
-    webhook: str = ""
-    notify_timeout: float = 5
+    """The server's settings, immutable once loaded."""
+
+    __slots__ = tuple(DEFAULTS)
+
+    def __init__(self, **values):
+        unknown = set(values) - set(DEFAULTS)
+        if unknown:
+            raise TypeError(f"unknown Config fields: {', '.join(sorted(unknown))}")
+        for key, default in DEFAULTS.items():
+            value = values.get(key, default)
+            object.__setattr__(self, key, {} if value is None and key == "workers" else value)
+
+    def __setattr__(self, key, value):
+        raise AttributeError("Config is immutable")
+
+    def __eq__(self, other):
+        return isinstance(other, Config) and all(
+            getattr(self, k) == getattr(other, k) for k in DEFAULTS)
+
+    def __repr__(self):
+        return "Config(" + ", ".join(f"{k}={getattr(self, k)!r}" for k in DEFAULTS) + ")"
 
     @property
     def main_ref(self):
@@ -128,12 +141,6 @@ def _panel(tables, source):
             raise UserError(f"broken config {source}: [[panel]] #{i} needs kind = \"builtin|openai|anthropic|command\"")
         table.setdefault("name", f"{table['kind']}-{i}")
     return tuple(tables) or DEFAULT_PANEL
-
-
-def _field(section, key):
-    renames = {("verify", "command"): "verify_command", ("verify", "timeout"): "verify_timeout",
-               ("notify", "timeout"): "notify_timeout"}
-    return renames.get((section, key), key)
 
 
 def _kind(types):
