@@ -56,7 +56,7 @@ def everything_written(central, clone):
 def test_a_planted_key_is_never_written_anywhere(tmp_path, central, make_worker, monkeypatch):
     key = "sk-planted-" + secrets.token_hex(20)
     token = "tok-" + secrets.token_hex(16)
-    monkeypatch.setenv("MC_PLANTED_KEY", key)
+    monkeypatch.setenv("MC_LLM_CRED", key)
     monkeypatch.setenv("DEPLOY_TOKEN", token)           # not named by the config: still a secret by name
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Echoing)
     httpd.daemon_threads, httpd.seen = True, []
@@ -66,10 +66,10 @@ def test_a_planted_key_is_never_written_anywhere(tmp_path, central, make_worker,
         central.set_config(
             "[runner]\nautostart = false\n"
             f'[[panel]]\nname = "echo"\nkind = "openai"\nurl = "{url}"\nmodel = "m"\n'
-            'api_key_env = "MC_PLANTED_KEY"\ntimeout = 5\nretries = 0\n'
+            'api_key_env = "MC_LLM_CRED"\ntimeout = 5\nretries = 0\n'
             "[consensus]\nmax_rounds = 2\n"
             # the pushed code's tests print their whole environment, then fail on fail.txt
-            '[verify]\ncommand = "echo key=$MC_PLANTED_KEY token=$DEPLOY_TOKEN; env; test ! -e fail.txt"\n')
+            '[verify]\ncommand = "echo key=$MC_LLM_CRED token=$DEPLOY_TOKEN; env; test ! -e fail.txt"\n')
         casey, apollo, athena = make_worker("Casey"), make_worker("Apollo"), make_worker("Athena")
         casey.work("sprint/base", {PATH: BASE})
         central.run_once()
