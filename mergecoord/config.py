@@ -151,11 +151,12 @@ def _kind(types):
 
 
 def load(central):
-    path = central.config_path
+    path = central.file("config.toml")
     try:
-        text = path.read_text(encoding="utf-8")
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
     except FileNotFoundError:
-        raise UserError(f"{path} is missing (run 'mergecoord init {central.git_dir}')") from None
+        raise UserError(f"{path} is missing (run 'mergecoord init {central.root}')") from None
     except UnicodeDecodeError:
         raise UserError(f"broken config {path}: not UTF-8 text") from None
     return parse(text, str(path))

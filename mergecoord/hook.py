@@ -130,7 +130,7 @@ def check_answer_push(central, config, old, new, ref, user):
         raise AnswerError(f"{ref} cannot be deleted: answers are part of the record")
     if not decisions.valid_id(decision_id) or not decisions.path_of(central, decision_id).exists():
         raise AnswerError(f"unknown decision {decision_id[:40]!r} (see 'git merge-decide list')")
-    fields = parse_answer_file(read_answer(central.git_dir, new))
+    fields = parse_answer_file(read_answer(central.root, new))
     return check(central, config, decision_id, fields, user)
 
 
@@ -165,6 +165,8 @@ def pre_receive(central, lines, environ=None):
 def record_answers(central, config, lines, environ=None):
     """Record the answers pushed (pre-receive checked them; a race with another answer
     is reported, not raised). True when one was queued for the runner."""
+    if not any(ANSWERS in line for line in lines):
+        return False
     from .decisions.answer import AnswerError, current_user, parse_answer_file, submit
 
     user = current_user(environ)
@@ -175,7 +177,7 @@ def record_answers(central, config, lines, environ=None):
             continue
         ref, decision_id = parts[2], parts[2][len(ANSWERS):]
         try:
-            fields = parse_answer_file(read_answer(central.git_dir, parts[1]))
+            fields = parse_answer_file(read_answer(central.root, parts[1]))
             doc, entry = submit(central, config, decision_id, fields, user)
         except AnswerError as e:
             say(f"{ref} not recorded: {e}")
@@ -209,7 +211,7 @@ def post_receive(central, lines):
         if answered and config.autostart:
             start_runner(central)
         return answered
-    commits = read_commits(central.git_dir, [new for _, new in updates if new != ZERO])
+    commits = read_commits(central.root, [new for _, new in updates if new != ZERO])
     queued = False
     for branch, new in updates:
         commit = commits.get(new)
@@ -241,19 +243,19 @@ def start_runner(central):
     so an entry queued here is never stranded between the two."""
     from .state.files import Lock
 
-    probe = Lock(str(central.path("runner.lock")))
+    probe = Lock(central.file("runner.lock"))
     if not probe.acquire(blocking=False):
         return
     probe.release()
     import subprocess
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
-    os.makedirs(central.path("logs"), exist_ok=True)
-    log = open(central.path("logs", "runner.log"), "ab")
+    os.makedirs(central.file("logs"), exist_ok=True)
+    log = open(central.file("logs", "runner.log"), "ab")
     subprocess.Popen(
-        [sys.executable, "-I", "-m", "mergecoord", "--repo", str(central.git_dir), "start", "--once"],
+        [sys.executable, "-I", "-m", "mergecoord", "--repo", central.root, "start", "--once"],
         stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env,
-        cwd=str(central.git_dir), start_new_session=True, close_fds=True,
+        cwd=central.root, start_new_session=True, close_fds=True,
     )
     log.close()
 
@@ -264,7 +266,7 @@ def log_failure(central, name):
 
     try:
         central.ensure_state_dir()
-        path = central.path("logs", "hooks.log")
+        path = central.file("logs", "hooks.log")
         with open(path, "a") as f:
             f.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} {name}\n{traceback.format_exc()}\n")
         return path

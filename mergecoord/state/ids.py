@@ -13,7 +13,7 @@ ID = re.compile(r"\b([mdt])-(\d{4,})\b")
 def allocate(central, prefix):
     """The next id with `prefix`; never reused, even after a crash (written before use)."""
     with central.lock:
-        path = central.path("ids.json")
+        path = central.file("ids.json")
         try:
             counters = read_json(path, {})
             if not isinstance(counters, dict) or not all(isinstance(v, int) for v in counters.values()):
@@ -29,6 +29,9 @@ def _rebuild(central, path, error):
     """ids.json is unreadable: set it aside and start above every id in use, as found in
     the journal, the queue and the names of the decision, transcript and inbox files
     (an id must never be handed out twice)."""
+    from pathlib import Path
+
+    path = Path(path)
     aside = path.with_name(f"{path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}")
     os.replace(path, aside)
     counters = {}

@@ -16,7 +16,7 @@ STATUS_OF = {"requeued": "queued", "started": "merging", "retry": "merging"}
 
 
 def _path(central):
-    return central.path("journal.jsonl")
+    return central.file("journal.jsonl")
 
 
 def record(central, merge_id, event, **fields):
@@ -31,7 +31,8 @@ def events(central):
     """All events in order. A damaged line (a crash mid-write, or garbage) is skipped
     and reported in the event list as {"event": "damaged", "line": N}."""
     try:
-        raw = _path(central).read_bytes()
+        with open(_path(central), "rb") as f:
+            raw = f.read()
     except FileNotFoundError:
         return []
     out = []

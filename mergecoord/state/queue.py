@@ -7,7 +7,7 @@ removes them under the same lock), so a crash can delay a merge but never lose o
 import os
 import sys
 import time
-from dataclasses import asdict, dataclass, replace
+from collections import namedtuple
 
 from . import ids, journal
 from .files import read_json, write_json
@@ -16,22 +16,20 @@ QUEUED = "queued"
 MERGING = "merging"
 
 
-@dataclass(frozen=True)
-class QueueEntry:
-    id: str
-    branch: str
-    sha: str
-    worker: str
-    queued_at: float
-    status: str = QUEUED
-    started_at: float = 0.0
-    kind: str = "branch"        # "branch", or "decision" when a human answer waits to be applied
-    decision: str = ""          # the decision id, for kind "decision"
-    withdrawn: bool = False     # set while merging: the runner must not land it
+# A named tuple rather than a dataclass: the push hook builds these, and importing
+# `dataclasses` would cost every push ~5 ms.
+QueueEntry = namedtuple("QueueEntry", [
+    "id", "branch", "sha", "worker", "queued_at",
+    "status",       # QUEUED or MERGING
+    "started_at",
+    "kind",         # "branch", "decision" (a human answer to apply) or "rollback"
+    "decision",     # the decision id, for kind "decision"
+    "withdrawn",    # set while merging: the runner must not land it
+], defaults=(QUEUED, 0.0, "branch", "", False))
 
 
 def _path(central):
-    return central.path("queue.json")
+    return central.file("queue.json")
 
 
 def _load(central):
@@ -45,7 +43,9 @@ def _load(central):
 
 
 def _rebuild(central, error):
-    path = _path(central)
+    from pathlib import Path
+
+    path = Path(_path(central))
     aside = path.with_name(f"{path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}")
     os.replace(path, aside)
     waiting = []
@@ -65,7 +65,7 @@ def _rebuild(central, error):
 
 
 def _save(central, entries):
-    write_json(_path(central), {"entries": [asdict(e) for e in entries]})
+    write_json(_path(central), {"entries": [e._asdict() for e in entries]})
 
 
 def entries(central):
@@ -87,7 +87,7 @@ def enqueue(central, branch, sha, worker, *, kind="branch", decision="", merge_i
             if entry.branch == branch and entry.kind == kind == "branch":
                 if entry.sha == sha and not entry.withdrawn:
                     return entry, i + 1, False      # already queued at this tip (e.g. by recovery)
-                entry = replace(entry, sha=sha, worker=worker, withdrawn=False)
+                entry = entry._replace(sha=sha, worker=worker, withdrawn=False)
                 queue[i] = entry
                 _save(central, queue)
                 journal.record(central, entry.id, "requeued", sha=sha, worker=worker)
@@ -108,7 +108,7 @@ def withdraw(central, branch, reason):
         for i, entry in enumerate(queue):
             if entry.branch == branch and entry.kind == "branch":
                 if entry.status == MERGING:
-                    queue[i] = replace(entry, withdrawn=True)
+                    queue[i] = entry._replace(withdrawn=True)
                 else:
                     del queue[i]
                 _save(central, queue)
@@ -123,7 +123,7 @@ def claim(central):
         queue = _load(central)
         for i, entry in enumerate(queue):
             if entry.status == QUEUED:
-                entry = queue[i] = replace(entry, status=MERGING, started_at=time.time())
+                entry = queue[i] = entry._replace(status=MERGING, started_at=time.time())
                 _save(central, queue)
                 return entry
         return None
@@ -133,7 +133,7 @@ def release(central, merge_id):
     """Put an entry that was merging back in line (a runner died or gave it back)."""
     with central.lock:
         queue = _load(central)
-        queue = [replace(e, status=QUEUED) if e.id == merge_id else e for e in queue]
+        queue = [e._replace(status=QUEUED) if e.id == merge_id else e for e in queue]
         _save(central, queue)
 
 
@@ -149,7 +149,7 @@ def finish(central, merge_id, event, tip=None, **fields):
         queue = _load(central)
         current = next((e for e in queue if e.id == merge_id), None)
         if current is not None and tip is not None and current.sha != tip and not current.withdrawn:
-            _save(central, [replace(e, status=QUEUED) if e.id == merge_id else e for e in queue])
+            _save(central, [e._replace(status=QUEUED) if e.id == merge_id else e for e in queue])
             journal.record(central, merge_id, "requeued", sha=current.sha, worker=current.worker,
                            reason="re-pushed during the merge")
             return False
