@@ -97,3 +97,13 @@ def test_a_broken_panel_entry_stops_the_runner_with_one_line(central, make_worke
     make_worker("Apollo").work("sprint/x", {"x.txt": "x\n"})
     assert_one_line_error(central.mc("start", "--once"), 1, "broken config", "gpt")
     assert central.json("queue")["entries"][0]["status"] == "queued"
+
+
+def test_a_changed_config_takes_effect_at_the_next_push_even_at_the_same_size(central, make_worker):
+    worker = make_worker("Apollo")
+    central.set_config('[runner]\nautostart = false\n[queue]\nmarker = "SHIP_IT_A"\n')
+    worker.work("sprint/a", {"a.txt": "a\n"}, "done SHIP_IT_A", ready=False)
+    central.set_config('[runner]\nautostart = false\n[queue]\nmarker = "SHIP_IT_B"\n')      # same length, same second
+    worker.work("sprint/b", {"b.txt": "b\n"}, "done SHIP_IT_A", ready=False)
+    worker.work("sprint/c", {"c.txt": "c\n"}, "done SHIP_IT_B", ready=False)
+    assert [e["branch"] for e in central.json("queue")["entries"]] == ["sprint/a", "sprint/c"]
