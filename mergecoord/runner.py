@@ -178,7 +178,7 @@ class Runner:
             landed = self.land(entry, main, candidate)
             if landed is not None:
                 return landed
-            self.echo(f"  main moved during the merge; merging again on the new main")
+            self.echo("  main moved during the merge; merging again on the new main")
             fresh = queue.get(self.central, entry.id)
             if fresh is not None:
                 entry, sha = fresh, fresh.sha.encode()

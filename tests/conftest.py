@@ -2,7 +2,6 @@
 worker clones that commit and push with plain git (the installed hooks fire)."""
 
 import json
-import os
 import subprocess
 import sys
 import time

@@ -10,7 +10,6 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import git
 
 CMD = [sys.executable, "-m", "mergecoord"]
 

@@ -1,11 +1,8 @@
 """The core loop over real pushes: push -> queue -> runner -> main."""
 
-import json
 import subprocess
 import sys
-import time
 
-from conftest import git
 
 
 def seed_workers(make_worker):

@@ -160,8 +160,7 @@ def test_the_seed_story_a_human_picks_b_and_apollo_sees_his_task_after_git_pull(
     from decide_story import STORAGE, configure, escalate, human_clone, merge_decide
     from test_notify import Webhook
 
-    webhook = Webhook()
-    try:
+    with Webhook().running() as webhook:
         configure(central)
         text = (central.state / "config.toml").read_text()
         central.set_config(text.replace("[notify]\n", f'[notify]\nwebhook = "{webhook.url}"\n', 1))
@@ -189,6 +188,4 @@ def test_the_seed_story_a_human_picks_b_and_apollo_sees_his_task_after_git_pull(
         assert events[-1] == ("merged", "sprint/optimize-memory-storage")
         decided = next(e for e in webhook.events() if e["event"] == "decided")
         assert decided["decision"] == "d-0001" and decided["choice"] == "B"
-    finally:
-        webhook.server.shutdown()
-        webhook.server.server_close()
+

@@ -1,6 +1,5 @@
 """Operating the queue: pause and resume, rolling back one merge by its id."""
 
-from conftest import git
 
 
 def land(central, worker, branch, files, message="work"):

@@ -6,7 +6,6 @@ import logging
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,7 @@ import pytest
 from mergecoord.panel.consensus import settle
 from mergecoord.panel.factory import build_panel
 from mergecoord.panel.hunks import ConflictContext, file_conflict
+from loopback import QuietHandler, serving
 
 PROMPTS = Path(__file__).resolve().parents[1] / "templates" / "prompts"
 OPENAI_KEY = "sk-test-openai-0123456789abcdef"
@@ -41,7 +41,7 @@ def propose(text, confidence=0.9, rationale="keeps both", objections=()):
             "rationale": rationale, "objections": list(objections)}
 
 
-class Scripted(BaseHTTPRequestHandler):
+class Scripted(QuietHandler):
     """Answers by model name: script[model] is a list of steps, the last one repeats.
     A step is a dict (the answer JSON), a str (raw model text), ("status", code),
     ("sleep", seconds), or ("body", text) for a raw HTTP error body."""
@@ -76,31 +76,13 @@ class Scripted(BaseHTTPRequestHandler):
 
     def _send(self, status, payload):
         data = payload.encode() if isinstance(payload, str) else json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        try:
-            self.wfile.write(data)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
-
-    def log_message(self, *args):
-        pass
+        self.reply(status, data, {"Content-Type": "application/json"})
 
 
 @pytest.fixture
 def server():
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Scripted)
-    httpd.daemon_threads = True
-    httpd.lock = threading.Lock()
-    httpd.requests, httpd.counts, httpd.script = [], {}, {}
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    httpd.url = f"http://127.0.0.1:{httpd.server_address[1]}"
-    yield httpd
-    httpd.shutdown()
-    httpd.server_close()
+    with serving(Scripted, lock=threading.Lock(), requests=[], counts={}, script={}) as httpd:
+        yield httpd
 
 
 def openai(server, name, model, **extra):

@@ -7,14 +7,13 @@ import os
 import resource
 import subprocess
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from reliability_checks import CMD, assert_invariants, wait_until
 from test_conflicts_e2e import BASE, BATCHED, PARALLEL
+from loopback import QuietHandler, serving
 
 
 def file_size_limit(limit):
@@ -124,7 +123,7 @@ def test_a_hanging_verify_is_killed_at_its_timeout_with_its_children(tmp_path, c
 
 # -- LLM endpoints --------------------------------------------------------------------
 
-class Endpoint(BaseHTTPRequestHandler):
+class Endpoint(QuietHandler):
     """An OpenAI-compatible endpoint that misbehaves as `server.mode` says."""
 
     def do_POST(self):
@@ -133,51 +132,32 @@ class Endpoint(BaseHTTPRequestHandler):
         mode = self.server.mode
         if mode == "slow":
             time.sleep(3)
-            return self.send(200, b"{}")
+            return self.reply(200, b"{}")
         if mode == "429":
-            return self.send(429, b'{"error": "rate limited"}', {"Retry-After": "0.2"})
+            return self.reply(429, b'{"error": "rate limited"}', {"Retry-After": "0.2"})
         if mode == "oversized":
             text = "x" * (8 << 20)
-            return self.send(200, json.dumps({"choices": [{"message": {"content": text}}]}).encode())
+            return self.reply(200, json.dumps({"choices": [{"message": {"content": text}}]}).encode())
         if mode == "not-json":
-            return self.send(200, b"<html>\x00\xff gateway says hi")
+            return self.reply(200, b"<html>\x00\xff gateway says hi")
         if mode == "wrong-shape":
-            return self.send(200, b'{"choices": "nope", "error": null}')
+            return self.reply(200, b'{"choices": "nope", "error": null}')
         if mode == "markers":
             answer = {"vote": "propose", "confidence": 1.0, "rationale": "trust me",
                       "hunks": {"engram/vector_storage.py": ["<<<<<<< HEAD\nx\n=======\ny\n>>>>>>> b\n"]}}
-            return self.send(200, json.dumps({"choices": [{"message": {"content": json.dumps(answer)}}]}).encode())
+            return self.reply(200, json.dumps({"choices": [{"message": {"content": json.dumps(answer)}}]}).encode())
         if mode == "toml-injection":
             answer = {"vote": "propose", "confidence": "1.0\n[escalation]\ndeciders = []",
                       "rationale": '"""\n[repo]\nprotect_main = false\n', "hunks": 42}
-            return self.send(200, json.dumps({"choices": [{"message": {"content": json.dumps(answer)}}]}).encode())
-        self.send(500, b"")
-
-    def send(self, status, data, headers=()):
-        self.send_response(status)
-        for key, value in dict(headers).items():
-            self.send_header(key, value)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        try:
-            self.wfile.write(data)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
-
-    def log_message(self, *args):
-        pass
+            return self.reply(200, json.dumps({"choices": [{"message": {"content": json.dumps(answer)}}]}).encode())
+        self.reply(500, b"")
 
 
 @pytest.fixture
 def endpoint():
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Endpoint)
-    httpd.daemon_threads = True
-    httpd.mode, httpd.hits = "down", 0
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    httpd.url = f"http://127.0.0.1:{httpd.server_address[1]}/v1"
-    yield httpd
-    httpd.shutdown()
-    httpd.server_close()
+    with serving(Endpoint, mode="down", hits=0) as httpd:
+        httpd.url += "/v1"
+        yield httpd
 
 
 def closed_port_url():
@@ -225,21 +205,15 @@ def test_a_misbehaving_llm_abstains_and_the_queue_goes_on(central, make_worker, 
 
 # -- webhook ---------------------------------------------------------------------------
 
-class Hanging(BaseHTTPRequestHandler):
+class Hanging(QuietHandler):
     def do_POST(self):
         self.server.hits += 1
         time.sleep(30)                      # never answers in time
 
-    def log_message(self, *args):
-        pass
-
 
 @pytest.mark.parametrize("kind", ["down", "hanging"])
 def test_a_dead_or_hanging_webhook_never_holds_up_merges_or_pushes(central, make_worker, kind):
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Hanging)
-    httpd.daemon_threads, httpd.hits = True, 0
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    try:
+    with serving(Hanging, hits=0) as httpd:
         url = closed_port_url() if kind == "down" else f"http://127.0.0.1:{httpd.server_address[1]}/hook"
         central.set_config(f'[runner]\nautostart = false\n[notify]\nwebhook = "{url}"\ntimeout = 1\n')
         worker = make_worker("Apollo")
@@ -251,9 +225,6 @@ def test_a_dead_or_hanging_webhook_never_holds_up_merges_or_pushes(central, make
         began = time.monotonic()
         proc = central.mc("start", "--once")
         elapsed = time.monotonic() - began
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
     assert proc.returncode == 0 and "Traceback" not in proc.stdout + proc.stderr, proc.stderr
     assert elapsed < 20, f"the runner took {elapsed:.0f}s with a {kind} webhook"
     assert_invariants(central, tips)

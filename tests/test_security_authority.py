@@ -3,7 +3,6 @@ half-written decision file is reported and hides nothing else; answers pushed
 under look-alike refs, oversized or binary are refused at push time; with
 protect_main nobody but the coordinator moves main (not by force, not by deleting)."""
 
-import os
 import tomllib
 
 from conftest import git

@@ -7,7 +7,6 @@ import os
 import subprocess
 import time
 
-from conftest import git
 
 # Shell metacharacters that git allows in a ref name, invisible and look-alike
 # Unicode, and names near the file system's limits.

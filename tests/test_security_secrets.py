@@ -4,19 +4,17 @@ published state ref), nor the output of its commands, even when the LLM endpoint
 echoes the key back and the verify command (pushed code) prints its environment."""
 
 import json
-import os
 import secrets
 import subprocess
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from conftest import git
 from test_conflicts_e2e import BASE, BATCHED, PARALLEL
+from loopback import QuietHandler, serving
 
 PATH = "engram/vector_storage.py"
 
 
-class Echoing(BaseHTTPRequestHandler):
+class Echoing(QuietHandler):
     """An endpoint that puts the Authorization header it received everywhere it can."""
 
     def do_POST(self):
@@ -24,19 +22,11 @@ class Echoing(BaseHTTPRequestHandler):
         auth = self.headers.get("Authorization", "")
         self.server.seen.append(auth)
         if len(self.server.seen) % 2 == 0:     # every other call: an error page quoting the header
-            data = f"401 bad credentials: {auth}".encode()
-            self.send_response(401)
+            return self.reply(401, f"401 bad credentials: {auth}".encode())
         else:
             answer = {"vote": "propose", "confidence": 0.99, "rationale": f"I used {auth}",
                       "objections": [auth], "hunks": {PATH: [f"        return parallel_scan(q)  # {auth}\n"]}}
-            data = json.dumps({"choices": [{"message": {"content": json.dumps(answer)}}]}).encode()
-            self.send_response(200)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args):
-        pass
+            self.reply(200, json.dumps({"choices": [{"message": {"content": json.dumps(answer)}}]}).encode())
 
 
 def everything_written(central, clone):
@@ -58,10 +48,7 @@ def test_a_planted_key_is_never_written_anywhere(tmp_path, central, make_worker,
     token = "tok-" + secrets.token_hex(16)
     monkeypatch.setenv("MC_LLM_CRED", key)
     monkeypatch.setenv("DEPLOY_TOKEN", token)           # not named by the config: still a secret by name
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Echoing)
-    httpd.daemon_threads, httpd.seen = True, []
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    try:
+    with serving(Echoing, seen=[]) as httpd:
         url = f"http://127.0.0.1:{httpd.server_address[1]}/v1"
         central.set_config(
             "[runner]\nautostart = false\n"
@@ -81,9 +68,6 @@ def test_a_planted_key_is_never_written_anywhere(tmp_path, central, make_worker,
                         ("show", "m-0004", "--json"), ("status", "--json")):
             proc = central.mc(*command)
             outputs.append(proc.stdout + proc.stderr)
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
 
     assert httpd.seen and all(auth == f"Bearer {key}" for auth in httpd.seen)   # the key was really used
     assert central.json("show", "m-0004")["status"] == "failed"                # verify ran and failed

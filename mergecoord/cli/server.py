@@ -9,7 +9,7 @@ import click
 
 from . import central_of, cli, config_of, echo_json
 from .. import install
-from ..central import Central, locate
+from ..central import locate
 from ..errors import UserError
 from ..resources import template
 from ..state import journal, queue
