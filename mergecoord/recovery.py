@@ -93,12 +93,28 @@ def recover(runner):
             journal.record(runner.central, entry.id, "retry", reason="runner restarted")
     adopt_unqueued(runner)
 
+def setup_time(central):
+    """When mergecoord was set up here (`mergecoord init` writes the stamp; a state dir
+    from before the stamp existed gets it now)."""
+    path = central.file("initialised")
+    try:
+        return os.stat(path).st_mtime
+    except FileNotFoundError:
+        with open(path, "a"):
+            pass
+        return os.stat(path).st_mtime
+
+
 def adopt_unqueued(runner):
     """Queue READY branches whose tip the journal never saw: their push hook could
     not write (disk full), died, or met a broken config. A push is never lost, it
     is only late. Tips already in main are left alone, and so are refs updated in
-    the last ADOPT_AFTER seconds: their own hook may still be about to queue them."""
+    the last ADOPT_AFTER seconds (their own hook may still be about to queue them)
+    and refs last updated before mergecoord was set up on this repository: an old
+    branch that happens to say READY_TO_MERGE was never pushed to mergecoord."""
     from .hook import has_marker
+
+    since = setup_time(runner.central)
 
     heads = runner.repo.refs.as_dict(b"refs/heads")
     main = runner.main_sha()
@@ -116,7 +132,7 @@ def adopt_unqueued(runner):
             updated = os.stat(os.path.join(git_dir, b"refs", b"heads", name)).st_mtime
         except OSError:
             updated = 0          # a packed ref: not from a push in flight
-        if time.time() - updated < ADOPT_AFTER:
+        if time.time() - updated < ADOPT_AFTER or updated < since:
             continue
         commit = runner.store[sha]
         if getattr(commit, "type_name", b"") != b"commit":

@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+import time
 
 
 
@@ -171,3 +172,31 @@ def test_a_runner_killed_after_moving_main_is_recovered_without_a_second_merge(c
     assert central.merge_ids() == ["m-0001"]
     assert central.rev("main") == merge
     assert central.json("log")["merges"][0]["status"] == "merged"
+
+
+def test_ready_branches_from_before_mergecoord_was_set_up_are_not_adopted(tmp_path):
+    """An old branch that happens to say READY_TO_MERGE was never pushed to mergecoord:
+    setting mergecoord up must not merge it behind everyone's back."""
+    import os
+
+    from conftest import git, mergecoord
+
+    repo, work = tmp_path / "old.git", tmp_path / "work"
+    git("init", "-q", "--bare", str(repo))
+    git("clone", "-q", str(repo), str(work))
+    (work / "a.txt").write_text("a\n")
+    git("add", "-A", cwd=work)
+    git("commit", "-qm", "initial", cwd=work)
+    git("push", "-q", "origin", "HEAD:main", cwd=work)
+    git("checkout", "-qb", "sprint/old", cwd=work)
+    (work / "old.txt").write_text("old\n")
+    git("add", "-A", cwd=work)
+    git("commit", "-qm", "old work\n\nREADY_TO_MERGE", cwd=work)
+    git("push", "-q", "origin", "sprint/old", cwd=work)
+    old = time.time() - 3600
+    os.utime(repo / "refs" / "heads" / "sprint" / "old", (old, old))   # pushed an hour ago
+
+    mergecoord("init", repo, check=True)
+    out = mergecoord("start", "--once", repo=repo, check=True).stdout
+    assert "never queued" not in out
+    assert git("--git-dir", str(repo), "rev-list", "--merges", "main").stdout == ""

@@ -80,6 +80,7 @@ def test_a_full_disk_during_a_push_says_not_queued_and_loses_nothing_else(centra
     ref = central.path / "refs" / "heads" / "sprint" / "late"
     central.run_once()
     assert len(central.merge_ids()) == 20
+    os.utime(central.state / "initialised", (time.time() - 600,) * 2)    # set up ten minutes ago
     os.utime(ref, (time.time() - 180, time.time() - 180))
     out = central.run_once().stdout
     assert "Found sprint/late ready but never queued; queued as m-0022 (position 1)" in out
@@ -94,6 +95,7 @@ def test_a_push_met_by_a_broken_config_is_merged_once_the_config_is_mended(centr
     tip = worker.work("sprint/x", {"x.txt": "x\n"}, push=False)
     assert "nothing queued" in worker.push().stderr
     central.set_config(good)
+    os.utime(central.state / "initialised", (time.time() - 600,) * 2)    # set up ten minutes ago
     os.utime(central.path / "refs" / "heads" / "sprint" / "x", (time.time() - 180,) * 2)
     central.run_once()
     assert central.merge_ids() == ["m-0001"] and central.rev("main^2") == tip

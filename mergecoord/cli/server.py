@@ -1,6 +1,7 @@
 """Server commands: init, start, queue, log, status, show."""
 
 import json
+import os
 import subprocess
 import time
 from pathlib import Path
@@ -30,6 +31,9 @@ def init(ctx, repo, create):
     central = locate(repo, need_init=False)
     ctx.find_root().obj["central"] = central
     central.ensure_state_dir()
+    stamp = central.file("initialised")      # pushes before this are not mergecoord's to adopt
+    if not os.path.exists(stamp):
+        open(stamp, "a").close()
     if central.config_path.exists():
         click.echo(f"kept {central.config_path}")
     else:
