@@ -58,6 +58,17 @@ class Central:
     def state_dir(self):
         return self.git_dir / STATE_DIRNAME
 
+    def runner_lock(self):
+        """The lock a runner holds while it works: one runner per repository."""
+        return Lock(self.file("runner.lock"))
+
+    def runner_active(self):
+        probe = self.runner_lock()
+        if probe.acquire(blocking=False):
+            probe.release()
+            return False
+        return True
+
     def file(self, *parts):
         return os.path.join(self.state_root, *parts)
 
@@ -74,6 +85,21 @@ class Central:
 
     def ensure_state_dir(self):
         os.makedirs(self.file("logs"), exist_ok=True)
+
+
+def server_user(environ=None):
+    """Who acts on the server, as its transport says: GL_USER (gitolite/GitLab),
+    REMOTE_USER (smart HTTP), else the login of the process."""
+    env = os.environ if environ is None else environ
+    for var in ("GL_USER", "REMOTE_USER"):
+        if env.get(var):
+            return env[var]
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return str(os.getuid())
 
 
 def locate(path, *, need_init=True):

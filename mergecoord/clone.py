@@ -80,9 +80,9 @@ class Clone:
             return DEFAULTS["behindlimit"]
 
     def branch_matches(self, branch):
-        from fnmatch import fnmatchcase
+        from .config import branch_matches
 
-        return any(fnmatchcase(branch, pattern) for pattern in self.branches)
+        return branch_matches(branch, self.branches)
 
     def current_branch(self):
         """The checked-out branch's short name, or None on a detached HEAD."""

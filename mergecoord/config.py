@@ -84,12 +84,18 @@ class Config:
         return "refs/heads/" + self.main
 
     def branch_matches(self, branch):
-        from fnmatch import fnmatchcase
-
-        return any(fnmatchcase(branch, pattern) for pattern in self.branches)
+        return branch_matches(branch, self.branches)
 
     def worker_name(self, email, name):
         return self.workers.get(email) or self.workers.get(email.lower()) or name or email
+
+
+def branch_matches(branch, patterns):
+    """Whether `branch` (without refs/heads/) may be queued under `queue.branches`;
+    the server and the workers' clones judge it by this one rule."""
+    from fnmatch import fnmatchcase
+
+    return any(fnmatchcase(branch, pattern) for pattern in patterns)
 
 
 def parse(text, source="config.toml"):

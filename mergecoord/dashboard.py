@@ -10,17 +10,8 @@ import os
 import time
 
 from .state import health, journal, queue
-from .state.files import Lock
 
 ACTIVE_WINDOW = 24 * 3600     # a worker is active if it pushed or merged in the last day
-
-
-def runner_active(central):
-    probe = Lock(str(central.path("runner.lock")))
-    if probe.acquire(blocking=False):
-        probe.release()
-        return False
-    return True
 
 
 def start_of_day(now):
@@ -115,7 +106,7 @@ def summary(central, config, now=None):
         "main": config.main,
         "paused": paused is not None,
         "pause": paused,
-        "runner_active": runner_active(central),
+        "runner_active": central.runner_active(),
         "active_workers": len(workers),
         "workers": sorted(workers),
         "pending_merges": sum(1 for e in entries if e.status == queue.QUEUED),

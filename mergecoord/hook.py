@@ -10,7 +10,7 @@ import errno
 import os
 import sys
 
-from .central import Central
+from .central import Central, server_user
 from .errors import UserError
 
 ZERO = "0" * 40
@@ -138,14 +138,14 @@ def pre_receive(central, lines, environ=None):
     """Refuse bad decision answers, pushes to the server's own refs, and (with
     repo.protect_main) direct pushes to main. Returns the one-line reasons."""
     from . import config as config_mod
-    from .decisions.answer import AnswerError, current_user
+    from .decisions.answer import AnswerError
 
     relevant = [parts for parts in (line.split(" ", 2) for line in lines) if len(parts) == 3]
     relevant = [p for p in relevant if p[2].startswith("refs/mergecoord/") or p[2].startswith("refs/heads/")]
     if not relevant:
         return []
     config = config_mod.load(central)
-    user = current_user(environ)
+    user = server_user(environ)
     problems = []
     for old, new, ref in relevant:
         if ref.startswith(ANSWERS):
@@ -167,9 +167,9 @@ def record_answers(central, config, lines, environ=None):
     is reported, not raised). True when one was queued for the runner."""
     if not any(ANSWERS in line for line in lines):
         return False
-    from .decisions.answer import AnswerError, current_user, parse_answer_file, submit
+    from .decisions.answer import AnswerError, parse_answer_file, submit
 
-    user = current_user(environ)
+    user = server_user(environ)
     queued = False
     for line in lines:
         parts = line.split(" ", 2)
@@ -241,12 +241,8 @@ def start_runner(central):
 
     A runner that is about to exit re-checks the queue after releasing its lock,
     so an entry queued here is never stranded between the two."""
-    from .state.files import Lock
-
-    probe = Lock(central.file("runner.lock"))
-    if not probe.acquire(blocking=False):
+    if central.runner_active():
         return
-    probe.release()
     import subprocess
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}

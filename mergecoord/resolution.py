@@ -12,7 +12,7 @@ from fnmatch import fnmatchcase
 from dulwich.object_store import commit_tree_changes
 from dulwich.objects import Blob
 
-from . import mainline
+from . import learning, mainline
 
 
 def conflict_files(store, merge):
@@ -45,16 +45,8 @@ def context_for(runner, entry, main, sha, files, base):
     return ConflictContext(
         merge_id=entry.id, branch=entry.branch, ours_worker=ours_worker, theirs_worker=entry.worker,
         ours_message=ours_message, theirs_message=theirs_message, files=tuple(files),
-        lessons=tuple(lessons_for(runner, files)),
+        lessons=tuple(learning.lessons(runner.central, [f.path for f in files])),
     )
-
-
-def lessons_for(runner, files):
-    try:
-        from .learning import lessons
-    except ImportError:
-        return []
-    return lessons(runner.central, [f.path for f in files])
 
 
 def resolve(runner, entry, main, sha, merge):
@@ -77,7 +69,7 @@ def resolve(runner, entry, main, sha, merge):
     context = context_for(runner, entry, main, sha, files, merge.bases[0] if merge.bases else None)
     outcome.context = context
 
-    learned = learned_resolution(runner, files)
+    learned = learning.recall(runner.central, files)
     if learned is not None:
         return ready(runner, outcome, merge, learned, "learned", confidence=1.0, rounds=0)
 
@@ -98,19 +90,11 @@ def resolve(runner, entry, main, sha, merge):
                  confidence=result.confidence, rounds=len(result.rounds))
 
 
-def learned_resolution(runner, files):
-    try:
-        from .learning import recall
-    except ImportError:
-        return None
-    return recall(runner.central, files)
-
-
 def ready(runner, outcome, merge, resolutions, how, *, confidence, rounds):
     """Check every resolved text, then write it into the merged tree."""
     from .validate import validate_text
 
-    secrets = runner.secrets() if hasattr(runner, "secrets") else []
+    secrets = runner.secrets()
     for path, text in resolutions.items():
         problem = validate_text(path, text)
         if not problem and any(secret in text for secret in secrets):

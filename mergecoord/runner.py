@@ -18,8 +18,8 @@ from dulwich.repo import Repo
 from . import events, mainline, notify, recovery, resolution
 from .errors import UserError
 from .merge import merge_commits
-from .state import journal, queue, transcripts
-from .state.files import Lock, break_stale_lock, never_write
+from .state import journal, pause, queue, transcripts
+from .state.files import break_stale_lock, never_write, scrub
 
 MAX_ATTEMPTS = 20     # re-merges after main moved, before the entry is put back in line
 SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD", re.I)
@@ -52,7 +52,7 @@ class Runner:
         self.config = config
         self.echo = echo
         self.repo = Repo(str(central.git_dir))
-        self.lock = Lock(str(central.path("runner.lock")))
+        self.lock = central.runner_lock()
         self.processed = []
         never_write(self.secrets())
 
@@ -93,10 +93,10 @@ class Runner:
                         raise stalled from None
                     self.echo(f"mergecoord: {stalled}")
                     time.sleep(self.config.poll_interval)
-                    if not self.lock._depth:
+                    if not self.lock.held:
                         self.acquire(wait=True)
         finally:
-            if self.lock._depth:
+            if self.lock.held:
                 self.lock.release()
             notify.drain(self.central, self.config)           # bounded wait for the webhook
 
@@ -129,7 +129,7 @@ class Runner:
         recovery.recover(self)
 
     def is_paused(self):
-        return self.central.path("paused.json").exists()
+        return pause.is_paused(self.central)
 
     # -- one entry --------------------------------------------------------------
 
@@ -244,9 +244,8 @@ class Runner:
         return self._secrets
 
     def redact(self, text):
-        for secret in self.secrets():
-            text = text.replace(secret, "[redacted]")
-        return text
+        """`text` without the secrets registered with never_write() in __init__."""
+        return scrub(text.encode("utf-8")).decode("utf-8")
 
     def verify_env(self):
         """The verify command runs the pushed code: it gets the runner's environment
@@ -257,7 +256,6 @@ class Runner:
     def panel(self):
         from .panel.factory import build_panel
         from .resources import template
-        import os
 
         if not hasattr(self, "_panel"):
             try:
@@ -276,10 +274,11 @@ class Runner:
 
     def commit_for(self, entry, main, sha, tree, outcome):
         trailers = [("Merge-Id", entry.id), ("Worker", entry.worker), ("Resolved-By", outcome.resolved_by)]
-        if outcome.resolved_by in ("consensus", "human", "learned") and outcome.rounds:
-            trailers.append(("Consensus-Rounds", str(outcome.rounds)))
-        if outcome.resolved_by in ("consensus", "learned", "human") and outcome.confidence:
-            trailers.append(("Confidence", f"{outcome.confidence:.2f}"))
+        if outcome.resolved_by in ("consensus", "human", "learned"):
+            if outcome.rounds:
+                trailers.append(("Consensus-Rounds", str(outcome.rounds)))
+            if outcome.confidence:
+                trailers.append(("Confidence", f"{outcome.confidence:.2f}"))
         if outcome.decision:
             trailers.append(("Decision", outcome.decision))
         message = self.store[sha].message.decode("utf-8", "replace").strip().splitlines()

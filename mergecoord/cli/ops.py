@@ -6,6 +6,7 @@ from pathlib import Path
 import click
 
 from . import central_of, cli, config_of
+from ..central import server_user
 from ..errors import UsageError, UserError
 
 MERGE_ID = re.compile(r"^m-\d{4,}$")
@@ -79,7 +80,7 @@ def rollback(ctx, merge_id):
         revert.revert_tree(repo.object_store, main, target, merge_id)     # refuse now, not later
     except revert.RollbackRefused as e:
         raise UserError(str(e)) from None
-    entry, position, _ = queue.enqueue(central, branch, target.decode(), pause.who(), kind="rollback")
+    entry, position, _ = queue.enqueue(central, branch, target.decode(), server_user(), kind="rollback")
     paused = pause.state(central) is not None
     click.echo(f"mergecoord: queued the rollback of {merge_id} as {entry.id} (position {position})"
                + ("; the queue is paused" if paused else ""))

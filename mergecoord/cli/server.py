@@ -13,7 +13,7 @@ from .. import install
 from ..central import locate
 from ..errors import UserError
 from ..resources import template
-from ..state import journal, queue
+from ..state import journal, pause, queue
 
 
 @cli.command()
@@ -102,7 +102,7 @@ def queue_cmd(ctx, as_json):
     central = central_of(ctx)
     rows = queue_rows(central)
     if as_json:
-        echo_json({"paused": central.path("paused.json").exists(), "entries": rows})
+        echo_json({"paused": pause.is_paused(central), "entries": rows})
         return
     if not rows:
         click.echo("queue is empty")

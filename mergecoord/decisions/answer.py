@@ -8,8 +8,6 @@ untrusted data: unknown keys, wrong types, paths that are not the decision's
 files, or oversized text are refused with one line.
 """
 
-import getpass
-import os
 
 from .. import tomlw
 from ..errors import UserError
@@ -23,19 +21,6 @@ REJECT = "reject"
 
 class AnswerError(UserError):
     """An answer that cannot be accepted; the message is the one line the human sees."""
-
-
-def current_user(environ=None):
-    """Who is answering, as the server sees it: GL_USER (gitolite/GitLab), REMOTE_USER
-    (smart HTTP), else the login of the process."""
-    env = os.environ if environ is None else environ
-    for var in ("GL_USER", "REMOTE_USER"):
-        if env.get(var):
-            return env[var]
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return str(os.getuid())
 
 
 def options_of(doc):

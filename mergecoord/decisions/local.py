@@ -3,6 +3,7 @@ is read and written directly, and an answer is queued for the runner at once."""
 
 import subprocess
 
+from ..central import server_user
 from ..state import decisions
 from . import answer
 
@@ -47,7 +48,7 @@ class LocalDecisions:
 
         doc, entry = answer.submit(self.central, self.config, decision_id,
                                    {"choice": choice, "files": files, "rationale": rationale},
-                                   answer.current_user())
+                                   server_user())
         events.flush(self.central, self.config)
         if self.config.autostart:
             start_runner(self.central)

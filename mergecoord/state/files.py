@@ -25,6 +25,10 @@ class Lock:
         self._fd = None
         self._depth = 0
 
+    @property
+    def held(self):
+        return self._depth > 0
+
     def acquire(self, blocking=True):
         if self._depth:
             self._depth += 1

@@ -4,31 +4,24 @@ While it exists the runner merges nothing; pushes keep queueing, so `resume` pic
 exactly where the queue stands.
 """
 
-import getpass
 import os
 import time
 
+from ..central import server_user
 from .files import read_json, write_json
 
 
 def _path(central):
-    return central.path("paused.json")
+    return central.file("paused.json")
 
 
-def who():
-    """The operator as the server sees them (the same names decisions use)."""
-    for var in ("GL_USER", "REMOTE_USER"):
-        if os.environ.get(var):
-            return os.environ[var]
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
+def is_paused(central):
+    return os.path.exists(_path(central))
 
 
 def pause(central, reason="", by=None):
     """Pause the queue; pausing again replaces the reason. Returns the pause record."""
-    record = {"reason": reason, "by": by or who(), "at": round(time.time(), 3)}
+    record = {"reason": reason, "by": by or server_user(), "at": round(time.time(), 3)}
     with central.lock:
         write_json(_path(central), record)
     return record
@@ -39,13 +32,13 @@ def resume(central):
     with central.lock:
         record = state(central)
         if record is not None:
-            _path(central).unlink()
+            os.unlink(_path(central))
         return record
 
 
 def state(central):
     """The pause record, or None when the queue runs."""
-    if not _path(central).exists():
+    if not is_paused(central):
         return None
     record = read_json(_path(central), {})
     return {"reason": str(record.get("reason", "")), "by": str(record.get("by", "")),
