@@ -12,6 +12,7 @@ import subprocess
 from pathlib import Path
 
 from .errors import UserError
+from .untrusted import printable
 
 STATE_REF = "refs/mergecoord/state"
 FETCH_REFSPEC = "+refs/mergecoord/*:refs/mergecoord/*"
@@ -312,12 +313,6 @@ def parse_task(text):
     return doc
 
 
-def printable(text):
-    """Text from the server shown on a terminal: no control characters (a task's
-    feedback may quote what a worker wrote, and must not drive the terminal)."""
-    return "".join(c if c == "\n" or (c >= " " and c != "\x7f") else "?" for c in str(text))
-
-
 def describe_task(task, heading=None):
     """A task as the seed's inbox shows it, one field a line."""
     lines = [printable(heading or f"[{task.worker} Inbox] Refactor task {task.id}:")]
@@ -325,7 +320,7 @@ def describe_task(task, heading=None):
                          ("Feedback", task.feedback), ("Suggestion", task.suggestion),
                          ("Learning", task.learning)):
         if value:
-            first, *rest = printable(value).splitlines() or [""]
+            first, *rest = printable(value, multiline=True).splitlines() or [""]
             lines.append(f"  {label + ':':<12}{first}")
             lines.extend(f"  {'':<12}{line}" for line in rest)
     origin = ", ".join(x for x in (f"decision {task.decision}" if task.decision else "",
