@@ -63,9 +63,9 @@ def worker_hooks(clone, uninstall=False):
 def hook_sys_path():
     """The directories the isolated hook interpreter needs: mergecoord's own, and
     tomli's on Pythons without tomllib."""
-    import mergecoord
-
-    paths = [os.path.dirname(os.path.dirname(os.path.abspath(mergecoord.__file__)))]
+    # This module's own file, not `mergecoord.__file__`: run as `python -m mergecoord` from a
+    # directory holding a folder named mergecoord, the package is a namespace without one.
+    paths = [os.path.dirname(os.path.dirname(os.path.abspath(__file__)))]
     if sys.version_info < (3, 11):
         import tomli
 

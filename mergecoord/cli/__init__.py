@@ -24,7 +24,7 @@ class Group(click.Group):
             error = click.ClickException(str(e))
             error.exit_code = e.exit_code
             raise error from None
-        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, BrokenPipeError):
             raise
         except KeyboardInterrupt:
             raise click.exceptions.Exit(130)
@@ -79,6 +79,23 @@ def echo_json(value):
     click.echo(json.dumps(value, indent=2, sort_keys=True))
 
 
+def silence_stdout():
+    """The reader of our output went away (`mergecoord log | head`): send the rest of it
+    nowhere, so neither a later write nor the flush at exit raises BrokenPipeError."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+
+
+def echo_while_read(line=""):
+    """click.echo for work that must go on when nobody reads its output any more: the
+    runner's progress lines (`mergecoord start --once | head` still merges everything)."""
+    try:
+        click.echo(line)
+    except BrokenPipeError:
+        silence_stdout()
+
+
 from . import server  # noqa: E402  (registers the commands)
 from . import ops  # noqa: E402,F401  (pause, resume, rollback, demo)
 from . import worker  # noqa: E402,F401  (install-hooks, inbox)
@@ -88,7 +105,11 @@ cli.add_command(_decide)
 
 
 def main():
-    cli.main(prog_name="mergecoord")
+    try:
+        cli.main(prog_name="mergecoord")
+    except BrokenPipeError:
+        silence_stdout()
+        sys.exit(1)
 
 
 def merge_decide_main():

@@ -210,6 +210,11 @@ def main():
         sys.exit(130)
     except KeyboardInterrupt:
         sys.exit(130)
+    except BrokenPipeError:           # `git merge-decide list | head`
+        from . import silence_stdout
+
+        silence_stdout()
+        sys.exit(1)
     except Exception:
         import tempfile
         import traceback

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from . import central_of, cli, config_of, echo_json
+from . import central_of, cli, config_of, echo_json, echo_while_read
 from .. import install
 from ..central import locate
 from ..errors import UserError
@@ -56,29 +56,30 @@ def start(ctx, once):
     from ..runner import Runner
 
     central, config = central_of(ctx), config_of(ctx)
-    runner = Runner(central, config, echo=lambda line: click.echo(line))
+    echo = echo_while_read
+    runner = Runner(central, config, echo=echo)
     if once:
         began = time.monotonic()
         waiting = [e for e in queue.entries(central) if e.status == queue.QUEUED]
         if waiting:
-            click.echo(f"[Merge Coordinator] Detected {len(waiting)} "
-                       f"{'entry' if len(waiting) == 1 else 'entries'} ready for merge:")
+            echo(f"[Merge Coordinator] Detected {len(waiting)} "
+                 f"{'entry' if len(waiting) == 1 else 'entries'} ready for merge:")
             for e in waiting:
-                click.echo(f"- {e.branch}")
+                echo(f"- {e.branch}")
         outcomes = runner.run(once=True)
         if outcomes is None:
-            click.echo("another runner is active; it will merge the queue")
+            echo("another runner is active; it will merge the queue")
             return
         if runner.is_paused():
-            click.echo("[Merge Coordinator] the queue is paused ('mergecoord resume' to continue)")
+            echo("[Merge Coordinator] the queue is paused ('mergecoord resume' to continue)")
         if outcomes:
-            click.echo("")
-            click.echo("[Merge Coordinator] All merges complete!" if not queue.claim_peek(central)
-                       else "[Merge Coordinator] Stopped with entries still queued.")
+            echo("")
+            echo("[Merge Coordinator] All merges complete!" if not queue.claim_peek(central)
+                 else "[Merge Coordinator] Stopped with entries still queued.")
             for line in dashboard.run_report(outcomes, time.monotonic() - began):
-                click.echo(line)
+                echo(line)
         return
-    click.echo(f"mergecoord runner on {central.git_dir} (Ctrl-C to stop)")
+    echo(f"mergecoord runner on {central.git_dir} (Ctrl-C to stop)")
     try:
         runner.run(once=False, wait=True)
     except KeyboardInterrupt:
