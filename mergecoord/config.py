@@ -132,24 +132,114 @@ def _values(text, source):
                 raise UserError(f"broken config {source}: {section}.{key} must be {_kind(types)}")
             if not isinstance(value, types):
                 raise UserError(f"broken config {source}: {section}.{key} must be {_kind(types)}")
+            rule = RULES.get((section, key))
+            problem = rule(value) if rule else None
+            if problem:
+                raise UserError(f"broken config {source}: {section}.{key} {problem}")
             values[_field(section, key)] = tuple(value) if isinstance(value, list) else value
-    if not values.get("branches", ("x",)):
-        raise UserError(f"broken config {source}: queue.branches is empty")
-    threshold = values.get("threshold", 0.85)
-    if not 0 < threshold <= 1:
-        raise UserError(f"broken config {source}: consensus.threshold must be in (0, 1]")
-    if values.get("max_rounds", 3) < 1:
-        raise UserError(f"broken config {source}: consensus.max_rounds must be at least 1")
     return values
 
 
+# -- the rules a value must follow beyond its type: each returns what is wrong, or None.
+# A value the rest of the code cannot use must stop here, with one line naming the key:
+# a committer without an email wrote a merge commit git cannot parse onto main, and a
+# timeout of 1e400 (infinity) made every verify wait forever.
+
+def _finite(value, low, high, low_open=True):
+    import math
+
+    if not math.isfinite(value) or value < low or (low_open and value == low) or value > high:
+        return f"must be {'greater than' if low_open else 'at least'} {low:g} and at most {high:g}"
+    return None
+
+
+def _seconds(high):
+    return lambda value: _finite(value, 0, high)
+
+
+def _strings(*, empty_list=True):
+    def check(value):
+        if not all(isinstance(item, str) and item.strip() for item in value):
+            return "must be a list of non-empty strings"
+        if not value and not empty_list:
+            return "must not be empty"
+        return None
+    return check
+
+
+def _identity(value):
+    """`Name <email>` as git writes it into a commit: neither part empty, no <, > or newline
+    inside them."""
+    import re
+
+    if not re.fullmatch(r"[^<>\n\x00]*[^<>\s][^<>\n\x00]* <[^<>\s]+>", value):
+        return f"must be 'Name <email>' (got {value[:60]!r})"
+    return None
+
+
+def _branch_name(value):
+    """A name git accepts for a branch (the rules of `git check-ref-format --branch`)."""
+    bad = (not value or value.startswith(("-", "/", ".")) or value.endswith(("/", ".", ".lock"))
+           or ".." in value or "//" in value or "@{" in value or value == "@"
+           or any(c in value for c in " ~^:?*[\\") or any(ord(c) < 32 or ord(c) == 127 for c in value)
+           or "/." in value)
+    return f"must be a branch name (got {value[:60]!r})" if bad else None
+
+
+def _command(value):
+    if isinstance(value, list):
+        if not value or not all(isinstance(item, str) and item for item in value):
+            return "must be a string or a list of non-empty strings"
+    return None
+
+
+def _marker(value):
+    return "must be one word (no spaces)" if not value or any(c.isspace() for c in value) else None
+
+
+def _webhook(value):
+    return None if value == "" or value.startswith(("http://", "https://")) else "must be an http:// or https:// URL"
+
+
+DAY = 86400.0
+
+RULES = {
+    ("repo", "main"): _branch_name,
+    ("repo", "committer"): _identity,
+    ("queue", "branches"): _strings(empty_list=False),
+    ("queue", "marker"): _marker,
+    ("runner", "poll_interval"): _seconds(3600),
+    ("consensus", "threshold"): lambda v: _finite(v, 0, 1),
+    ("consensus", "max_rounds"): lambda v: _finite(v, 1, 100, low_open=False),
+    ("verify", "command"): _command,
+    ("verify", "timeout"): _seconds(7 * DAY),
+    ("escalation", "always_human"): _strings(),
+    ("escalation", "deciders"): _strings(),
+    ("escalation", "remind_after_hours"): lambda v: _finite(v, 0, 24 * 365, low_open=False),
+    ("notify", "webhook"): _webhook,
+    ("notify", "timeout"): _seconds(3600),
+}
+
+
 def _panel(tables, source):
+    """The [[panel]] tables, checked as far as every kind shares them (what each kind takes
+    is checked where panelists are built, when the runner starts)."""
+    import math
+
     if not isinstance(tables, list):
         raise UserError(f"broken config {source}: panelists are [[panel]] tables")
     for i, table in enumerate(tables, 1):
+        where = f"broken config {source}: [[panel]] entry {i}"
+        if not isinstance(table, dict):
+            raise UserError(f"{where} is not a table")
         if not isinstance(table.get("kind"), str):
-            raise UserError(f"broken config {source}: [[panel]] #{i} needs kind = \"builtin|openai|anthropic|command\"")
-        table.setdefault("name", f"{table['kind']}-{i}")
+            raise UserError(f"{where} needs kind = \"builtin|openai|anthropic|command\"")
+        name = table.setdefault("name", f"{table['kind']}-{i}")
+        if not isinstance(name, str) or not name.strip():
+            raise UserError(f"{where}: name must be a non-empty string")
+        for key, value in table.items():
+            if isinstance(value, float) and not math.isfinite(value):
+                raise UserError(f"{where} ({name}): {key} must be a finite number")
     return tuple(tables) or DEFAULT_PANEL
 
 

@@ -239,7 +239,7 @@ def test_command_panelists(tmp_path):
     ({"name": "gpt", "kind": "openai", "url": "http://x/v1", "model": "m", "modle": 1}, "unknown key 'modle'"),
     ({"name": "a", "kind": "command"}, "command must be a list"),
     ({"name": "b", "kind": "builtin", "weight": "heavy"}, "weight must be a number"),
-    ({"name": "b", "kind": "builtin", "weight": 0}, "weight must be positive"),
+    ({"name": "b", "kind": "builtin", "weight": 0}, "weight must be greater than 0"),
 ])
 def test_bad_panel_entries_are_one_line_errors(entry, message):
     with pytest.raises(ValueError, match=message) as info:

@@ -18,6 +18,27 @@ def append(central, record):
         append_line(_path(central), json.dumps(record, sort_keys=True))
 
 
+def _strings(value):
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def _texts(value):
+    return isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
+
+
+# What the readers of a record rely on; a line that breaks it is skipped like a damaged one.
+SHAPE = {"type": lambda v: isinstance(v, str), "key": lambda v: isinstance(v, str),
+         "files": _strings, "approaches": _texts, "panel_votes": _texts,
+         "hunks": lambda v: isinstance(v, dict) and all(_strings(h) for h in v.values()),
+         **{k: lambda v: isinstance(v, str) for k in ("resolved_by", "human_decision", "rationale",
+                                                        "decision", "merge_id")}}
+
+
+def _valid(record):
+    return isinstance(record, dict) and all(ok(record[k]) for k, ok in SHAPE.items()
+                                            if record.get(k) is not None)
+
+
 def lines(central):
     try:
         raw = _path(central).read_bytes()
@@ -29,7 +50,7 @@ def lines(central):
             value = json.loads(line)
         except ValueError:
             continue
-        if isinstance(value, dict):
+        if _valid(value):
             out.append(value)
     return out
 

@@ -47,8 +47,6 @@ def build_panel(panel_config: list[dict], *, environ: Mapping[str, str], prompts
             raise ValueError(f"{where}: the name {name!r} is used twice")
         names.add(name)
         weight = _number(entry, "weight", 1.0, where)
-        if weight <= 0:
-            raise ValueError(f"{where}: weight must be positive")
         if kind == "builtin":
             panel.append(BuiltinResolver(name=name, weight=weight))
             continue
@@ -83,8 +81,20 @@ def build_panel(panel_config: list[dict], *, environ: Mapping[str, str], prompts
     return panel
 
 
+# key -> (lowest, highest, whether the lowest is allowed): a value outside is refused
+# with one line rather than met later as a wait without end or a negative retry count.
+_RANGES = {"weight": (0, 1000, False), "timeout": (0, 86400, False), "retries": (0, 10, True),
+           "backoff": (0, 60, True), "max_tokens": (1, 10 ** 6, True), "temperature": (0, 2, True)}
+
+
 def _number(entry: Mapping, key: str, default: float, where: str) -> float:
+    import math
+
     value = entry.get(key, default)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ValueError(f"{where}: {key} must be a number")
+    low, high, low_ok = _RANGES.get(key, (-math.inf, math.inf, True))
+    if not math.isfinite(value) or value > high or value < low or (value == low and not low_ok):
+        raise ValueError(f"{where}: {key} must be {'at least' if low_ok else 'greater than'} {low:g} "
+                         f"and at most {high:g}")
     return float(value)

@@ -62,13 +62,47 @@ def read_text(central, decision_id):
         raise DecisionError(f"unknown decision {decision_id} (see 'git merge-decide list')") from None
 
 
+def _is(kind):
+    return lambda v: isinstance(v, kind) and not isinstance(v, bool)
+
+
+def _list_of(check):
+    return lambda v: isinstance(v, list) and all(check(x) for x in v)
+
+
+def _table_of(check):
+    return lambda v: isinstance(v, dict) and all(isinstance(k, str) and check(x) for k, x in v.items())
+
+
+def _table(**fields):
+    return lambda v: isinstance(v, dict) and all(k not in v or ok(v[k]) for k, ok in fields.items())
+
+
+_text, _number = _is(str), _is((int, float))
+_OPTION = _table(label=_text, worker=_text, summary=_text, pros=_list_of(_text), cons=_list_of(_text),
+                 texts=_table_of(_text))
+_ANSWER = _table(choice=_text, files=_table_of(_text), rationale=_text, decided_by=_text, decided_at=_text)
+# What every reader of a decision relies on. A file that parses but breaks one of these
+# (`files = [1]`, an option that is a number) is damaged: listed as such, never applied,
+# never met later as a TypeError in the runner or in `git merge-decide`.
+SHAPE = {"files": _list_of(_text), "merge_id": _text, "branch": _text, "sha": _text, "worker": _text,
+         "main": _text, "created": _text, "reason": _text, "kinds": _table_of(_text), "rounds": _number,
+         "confidence": _number, "vote": _table(tally=_table_of(_number), comment=_text),
+         "options": _table_of(_OPTION), "answer": _ANSWER, "failed_answer": _ANSWER, "apply_error": _text,
+         "applied_commit": _text, "superseded_by": _text, "previous": _text}
+
+
 def parse(text, source):
     try:
         doc = tomlw.loads(text)
     except (ValueError, UnicodeDecodeError) as e:
         raise DecisionError(f"decision file {source} is damaged ({e}); it needs repair by hand") from None
-    if not valid_id(doc.get("id")) or doc.get("status") not in STATUSES or not isinstance(doc.get("files"), list):
+    if not valid_id(doc.get("id")) or doc.get("status") not in STATUSES or "files" not in doc:
         raise DecisionError(f"decision file {source} is damaged (id, status or files missing); "
+                            "it needs repair by hand")
+    wrong = [key for key, ok in SHAPE.items() if key in doc and not ok(doc[key])]
+    if wrong:
+        raise DecisionError(f"decision file {source} is damaged ({wrong[0]} has the wrong type); "
                             "it needs repair by hand")
     return doc
 

@@ -15,6 +15,28 @@ FINAL = {"merged", "conflicted", "escalated", "failed", "withdrawn", "up-to-date
 STATUS_OF = {"requeued": "queued", "started": "merging", "retry": "merging"}
 
 
+# The type every reader expects of a field; a line where one has another type (hand-edited,
+# or garbage that happens to be JSON) is damaged: skipped and reported like a cut line,
+# never met later as a TypeError in `mergecoord log` or the runner.
+_NUMBER = (int, float)
+FIELD_TYPES = {"time": _NUMBER, "event": str, "branch": str, "sha": str, "worker": str, "commit": str,
+               "resolved_by": str, "detail": str, "decision": str, "kind": str, "reason": str,
+               "error": str, "choice": str, "decided_by": str, "tip": str, "landing": str,
+               "rounds": int, "confidence": _NUMBER, "conflicts": list}
+
+
+def _valid(event):
+    if not isinstance(event, dict) or any(key not in event for key in ("id", "event", "time")):
+        return False
+    if event.get("id") is not None and not isinstance(event["id"], str):
+        return False
+    for key, kind in FIELD_TYPES.items():
+        value = event.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, kind)):
+            return False
+    return all(isinstance(path, str) for path in event.get("conflicts") or ())
+
+
 def _path(central):
     return central.file("journal.jsonl")
 
@@ -28,8 +50,9 @@ def record(central, merge_id, event, **fields):
 
 
 def events(central):
-    """All events in order. A damaged line (a crash mid-write, or garbage) is skipped
-    and reported in the event list as {"event": "damaged", "line": N}."""
+    """All events in order. A damaged line (a crash mid-write, garbage, a field missing or
+    of the wrong type) is skipped and reported in the event list as
+    {"event": "damaged", "line": N}."""
     try:
         with open(_path(central), "rb") as f:
             raw = f.read()
@@ -41,9 +64,9 @@ def events(central):
             continue
         try:
             event = json.loads(line)
-            if not isinstance(event, dict) or "id" not in event or "event" not in event:
-                raise ValueError
         except ValueError:
+            event = None
+        if not _valid(event):
             out.append({"event": "damaged", "line": n, "id": None, "time": 0})
             continue
         out.append(event)

@@ -32,12 +32,25 @@ def _path(central):
     return central.file("queue.json")
 
 
+def _entry(fields):
+    """A QueueEntry from its JSON; ValueError when a field has a type no reader expects
+    (the file is then treated as damaged and rebuilt from the journal)."""
+    entry = QueueEntry(**fields)
+    texts = (entry.id, entry.branch, entry.sha, entry.worker, entry.kind, entry.decision)
+    numbers = (entry.queued_at, entry.started_at)
+    if (not all(isinstance(v, str) for v in texts) or entry.status not in (QUEUED, MERGING)
+            or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in numbers)
+            or not isinstance(entry.withdrawn, bool)):
+        raise ValueError(f"entry {str(entry.id)[:20]} has a field of the wrong type")
+    return entry
+
+
 def _load(central):
     """The entries (callers hold the state lock). A damaged queue.json is set aside and
     the queue rebuilt from the journal, which holds every queued/requeued/withdrawn
     and final event: a damaged file never silently drops a merge."""
     try:
-        return [QueueEntry(**e) for e in read_json(_path(central), {}).get("entries", [])]
+        return [_entry(e) for e in read_json(_path(central), {}).get("entries", [])]
     except (ValueError, TypeError, AttributeError, UnicodeDecodeError) as e:
         return _rebuild(central, e)
 

@@ -56,10 +56,12 @@ def all_tasks(central, worker=None):
     for directory in dirs:
         for path in sorted(directory.glob("t-*.toml")) if directory.is_dir() else []:
             try:
-                out.append(Task(**{k: v for k, v in tomlw.loads(path.read_text()).items()
-                                   if k in Task.__dataclass_fields__}))
+                task = Task(**{k: v for k, v in tomlw.loads(path.read_text()).items()
+                               if k in Task.__dataclass_fields__})
             except (ValueError, TypeError, UnicodeDecodeError):
                 continue
+            if all(isinstance(getattr(task, name), str) for name in Task.__dataclass_fields__):
+                out.append(task)
     return sorted(out, key=lambda t: t.id)
 
 
