@@ -250,14 +250,30 @@ def _kind(types):
     return " or ".join(dict.fromkeys(names[t] for t in types))
 
 
+# Bumped whenever the rules above change, so that values cached by an older version
+# (which may have let through what is now refused) are checked again.
+CACHE_FORMAT = 2
+# The pre-receive launcher (sh) starts Python only when a push needs it; what it needs to
+# know comes from here, derived from the parsed config, never from grepping the file.
+PROTECTED_REFS = "protected.refs"          # refs only mergecoord may move, one a line
+PROTECTED_SOURCE = "protected.source"      # the exact config text that list was derived from
+
+
+def protected_refs(values):
+    """The refs no push may move (besides refs/mergecoord/*, which no push ever writes
+    but through an answer): main, when repo.protect_main is set."""
+    return ["refs/heads/" + values.get("main", DEFAULTS["main"])] if values.get("protect_main") else []
+
+
 def load(central):
     """The repository's Config. Parsed values are kept in `config.cache.json` beside the
     file together with the text they came from: a push whose config did not change is
     spared importing tomllib (~5 ms); any change to the text parses it again."""
     path = central.file("config.toml")
     try:
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
+        with open(path, "rb") as f:
+            raw = f.read()
+        text = raw.decode("utf-8")
     except FileNotFoundError:
         raise UserError(f"{path} is missing (run 'mergecoord init {central.root}')") from None
     except UnicodeDecodeError:
@@ -265,18 +281,52 @@ def load(central):
     import json
 
     cache = central.file("config.cache.json")
+    values = None
     try:
         with open(cache, encoding="utf-8") as f:
             cached = json.load(f)
-        if cached["text"] == text:
-            return Config(**{k: tuple(v) if isinstance(v, list) else v for k, v in cached["values"].items()})
-    except (OSError, ValueError, TypeError, KeyError):
-        pass
-    values = _values(text, path)
-    try:
-        from .state.files import atomic_write
+        if cached["text"] == text and cached.get("format") == CACHE_FORMAT:
+            values = {k: tuple(v) if isinstance(v, list) else v for k, v in cached["values"].items()}
+            config = Config(**values)
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        values = None
+    if values is None:
+        values = _values(text, path)
+        config = Config(**values)
+        try:
+            from .state.files import atomic_write
 
-        atomic_write(cache, json.dumps({"text": text, "values": values}))
-    except (OSError, TypeError, ValueError):
-        pass                      # a cache that cannot be written only costs time
-    return Config(**values)
+            atomic_write(cache, json.dumps({"format": CACHE_FORMAT, "text": text, "values": values}))
+        except (OSError, TypeError, ValueError):
+            pass                  # a cache that cannot be written only costs time
+    _share_with_launcher(central, raw, values)
+    return config
+
+
+def _share_with_launcher(central, raw, values):
+    """Write what the pre-receive launcher reads: the protected refs, and a copy of the
+    config bytes they came from. The launcher trusts the list only while `cmp -s` finds the
+    copy identical to config.toml; in any other state it runs Python, which parses the
+    config itself, so a stale or half-written pair can only cost time, never let a push
+    through. The copy goes first out of the way, then the list, then the copy again."""
+    import os
+
+    source = central.file(PROTECTED_SOURCE)
+    try:
+        with open(source, "rb") as f:
+            if f.read() == raw and os.path.exists(central.file(PROTECTED_REFS)):
+                return
+    except OSError:
+        pass
+    from .state.files import LockTimeout, atomic_write
+
+    try:
+        with central.lock:
+            try:
+                os.unlink(source)
+            except FileNotFoundError:
+                pass
+            atomic_write(central.file(PROTECTED_REFS), "".join(f"{ref}\n" for ref in protected_refs(values)))
+            atomic_write(source, raw)
+    except (OSError, LockTimeout):
+        pass                      # the launcher then runs Python for every push: slower, as safe

@@ -136,7 +136,10 @@ def check_answer_push(central, config, old, new, ref, user):
 
 def pre_receive(central, lines, environ=None):
     """Refuse bad decision answers, pushes to the server's own refs, and (with
-    repo.protect_main) direct pushes to main. Returns the one-line reasons."""
+    repo.protect_main) direct pushes to main. Returns the one-line reasons.
+
+    Every decision comes from the parsed config (`config.load`), never from the text
+    of the file; when it cannot be parsed, this fails closed (`closed_refs`)."""
     from . import config as config_mod
     from .decisions.answer import AnswerError
 
@@ -144,21 +147,53 @@ def pre_receive(central, lines, environ=None):
     relevant = [p for p in relevant if p[2].startswith("refs/mergecoord/") or p[2].startswith("refs/heads/")]
     if not relevant:
         return []
-    config = config_mod.load(central)
+    # No push writes refs/mergecoord/* but an answer, whatever the config says.
+    problems = [f"rejected {ref}: refs/mergecoord/ is written by the server "
+                "(answer decisions with 'git merge-decide')"
+                for _old, _new, ref in relevant if ref.startswith("refs/mergecoord/") and not ref.startswith(ANSWERS)]
+    try:
+        config = config_mod.load(central)
+    except UserError as e:
+        return problems + closed_refs(central, relevant, str(e))
     user = server_user(environ)
-    problems = []
     for old, new, ref in relevant:
         if ref.startswith(ANSWERS):
             try:
                 check_answer_push(central, config, old, new, ref, user)
             except AnswerError as e:
                 problems.append(f"rejected {ref}: {e}")
-        elif ref.startswith("refs/mergecoord/"):
-            problems.append(f"rejected {ref}: refs/mergecoord/ is written by the server "
-                            "(answer decisions with 'git merge-decide')")
         elif ref == config.main_ref and config.protect_main and old != ZERO:
             problems.append(f"rejected {ref}: {config.main} is protected (repo.protect_main); push a "
                             f"{config.branches[0]} branch with {config.marker} and mergecoord merges it")
+    return problems
+
+
+def closed_refs(central, relevant, why):
+    """When the config cannot be read (`why`), nothing can be checked: answers are refused,
+    and so are pushes to whatever may be main (the default, the last good config's, HEAD's
+    branch). Other branches go through; post-receive says why they were not queued."""
+    guarded = {"refs/heads/main"}
+    import json
+
+    try:
+        with open(central.file("config.cache.json"), encoding="utf-8") as f:
+            guarded.add("refs/heads/" + json.load(f)["values"]["main"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    try:
+        with open(os.path.join(central.root, "HEAD"), encoding="utf-8", errors="replace") as f:
+            head = f.read().strip()
+        if head.startswith("ref: refs/heads/"):
+            guarded.add(head[len("ref: "):])
+    except OSError:
+        pass
+    why = why[:300]
+    problems = []
+    for _old, _new, ref in relevant:
+        if ref.startswith(ANSWERS):
+            problems.append(f"rejected {ref}: cannot check this answer: {why}")
+        elif ref in guarded:
+            problems.append(f"rejected {ref}: cannot tell whether it is protected: {why}")
     return problems
 
 
@@ -209,7 +244,7 @@ def post_receive(central, lines):
                 updates.append((branch, new))
     if not updates:
         if answered and config.autostart:
-            start_runner(central)
+            start_after_push(central)
         return answered
     commits = read_commits(central.root, [new for _, new in updates if new != ZERO])
     queued = False
@@ -232,8 +267,18 @@ def post_receive(central, lines):
             if entry:
                 say(f"withdrew {branch} ({entry.id}): its tip no longer says {config.marker}")
     if (queued or answered) and config.autostart:
-        start_runner(central)
+        start_after_push(central)
     return queued or answered
+
+
+def start_after_push(central):
+    """Start the runner for what this push queued; a failure to start it is said as such
+    (what was queued stays queued, and the next run merges it)."""
+    try:
+        start_runner(central)
+    except Exception:  # never break the push; the entry is safe in the queue
+        say(f"queued, but the runner could not be started ({where_logged(central, 'post-receive')}); "
+            "'mergecoord start --once' merges the queue")
 
 
 def start_runner(central):
@@ -257,6 +302,8 @@ def start_runner(central):
 
 
 def log_failure(central, name):
+    """Write the current exception's traceback to logs/hooks.log; its path, or None when
+    the log cannot be written either."""
     import time
     import traceback
 
@@ -268,6 +315,17 @@ def log_failure(central, name):
         return path
     except OSError:
         return None
+
+
+def where_logged(central, name):
+    """Log the current exception; the words that tell the pusher where to look, or, when
+    the log cannot be written, what the error was."""
+    path = log_failure(central, name)
+    if path:
+        return f"details in {path}"
+    error = sys.exc_info()[1]
+    summary = f"{error.__class__.__name__}: {error}"[:200] if error else "unknown error"
+    return f"{summary}; the details could not be written to {central.file('logs', 'hooks.log')}"
 
 
 def main(argv=None):
@@ -298,22 +356,21 @@ def main(argv=None):
 
 
 def report_internal_error(central, name):
-    path = log_failure(central, name)
-    say(f"internal error, push accepted but not queued (details in {path})")
+    say(f"internal error, push accepted but not queued ({where_logged(central, name)})")
 
 
 def pre_receive_main(central, lines):
     """Exit status of the pre-receive hook: 1 with one line per refused ref. An internal
-    error refuses an answer push (it could not be checked) and lets anything else through."""
+    error fails closed like an unreadable config: answers, refs/mergecoord/* and what
+    may be main are refused, anything else goes through."""
     try:
         problems = pre_receive(central, lines)
-    except UserError as e:
-        problems = [f"{e} (cannot check this push)"] if any(ANSWERS in l for l in lines) else []
     except Exception:
-        path = log_failure(central, "pre-receive")
-        if not any(ANSWERS in l for l in lines):
-            return 0
-        problems = [f"internal error checking the answer; nothing recorded (details in {path})"]
+        where = where_logged(central, "pre-receive")
+        relevant = [p for p in (line.split(" ", 2) for line in lines) if len(p) == 3]
+        problems = [f"rejected {ref}: refs/mergecoord/ is written by the server"
+                    for _o, _n, ref in relevant if ref.startswith("refs/mergecoord/") and not ref.startswith(ANSWERS)]
+        problems += closed_refs(central, relevant, f"internal error ({where})")
     for problem in problems:
         say(problem)
     return 1 if problems else 0

@@ -91,3 +91,63 @@ def test_with_protect_main_only_the_coordinator_moves_main(tmp_path, central, ma
     killer.close()
     assert len(central.merge_ids()) == 7
     assert_no_stale_lock(central)
+
+
+def rogue_main_push(central, make_worker):
+    rogue = make_worker("Rogue")
+    rogue.git("checkout", "-q", "-B", "evil", "origin/main")
+    rogue.commit("rewrite history", {"honest.txt": "evil\n"}, ready=False)
+    return rogue
+
+
+PROTECTED_FORMS = {
+    "dotted key": "repo.protect_main = true\n[runner]\nautostart = false\n",
+    "quoted key": '[repo]\n"protect_main" = true\n[runner]\nautostart = false\n',
+    "inline table": "repo = { protect_main = true }\nrunner = { autostart = false }\n",
+    "spaced": "[ repo ]\nprotect_main\t=\ttrue  # no main pushes\n[runner]\nautostart = false\n",
+}
+
+
+def test_protect_main_holds_in_every_toml_form(central, make_worker):
+    rogue = rogue_main_push(central, make_worker)
+    main = central.rev("main")
+    for i, (form, text) in enumerate(PROTECTED_FORMS.items()):
+        central.set_config(text)
+        rogue.git("checkout", "-q", "evil")
+        proc = rogue.git("push", "origin", "HEAD:main", check=False)
+        assert proc.returncode != 0 and "main is protected" in proc.stderr, (form, proc.stderr)
+        assert central.rev("main") == main, form
+        tip = rogue.work(f"sprint/ok{i}", {"ok.txt": form}, push=False)     # other pushes still go through
+        assert f"queued sprint/ok{i}" in rogue.push().stderr and central.rev(f"sprint/ok{i}") == tip
+    central.set_config(PROTECTED_FORMS["dotted key"].replace("true", "false"))
+    rogue.git("checkout", "-q", "evil")
+    assert rogue.git("push", "origin", "HEAD:main", check=False).returncode == 0     # and it follows the config
+    assert central.rev("main") != main
+
+
+def test_an_unreadable_config_shuts_main_and_the_server_refs(tmp_path, central, make_worker):
+    rogue = rogue_main_push(central, make_worker)
+    main = central.rev("main")
+    state = central.rev("refs/mergecoord/state") if central.git("rev-parse", "-q", "--verify",
+                                                               "refs/mergecoord/state", check=False).stdout else None
+    good = (central.state / "config.toml").read_text()
+    for broken in ("[repo\n", good.replace("# committer =", "committer = 'nobody'\n#"), None):
+        if broken is None:
+            (central.state / "config.toml").unlink()
+        else:
+            central.set_config(broken)
+        for refspec in ("HEAD:main", "HEAD:refs/mergecoord/state", "HEAD:refs/mergecoord/inbox",
+                        "HEAD:refs/mergecoord/answers/d-0001"):
+            proc = rogue.git("push", "origin", refspec, check=False)
+            assert proc.returncode != 0, (broken, refspec, proc.stderr)
+            assert "rejected refs/" in proc.stderr and "Traceback" not in proc.stderr
+        assert central.rev("main") == main
+        refs = central.git("for-each-ref", "--format=%(refname)", "refs/mergecoord/").stdout.split()
+        assert refs == (["refs/mergecoord/state"] if state else [])
+        proc = rogue.git("push", "origin", "HEAD:sprint/wip", check=False)     # work in progress still lands
+        assert proc.returncode == 0, proc.stderr
+        rogue.git("push", "-q", "origin", ":sprint/wip")
+    central.set_config(good)
+    for refspec in ("HEAD:refs/mergecoord/state", "HEAD:refs/mergecoord/x/y"):    # and never with a good one
+        assert rogue.git("push", "origin", refspec, check=False).returncode != 0
+    assert rogue.git("push", "origin", "HEAD:main", check=False).returncode == 0    # main is not protected here

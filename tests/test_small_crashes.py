@@ -47,3 +47,21 @@ def test_python_m_mergecoord_from_a_directory_holding_a_mergecoord_folder(tmp_pa
     git("commit", "-q", "--allow-empty", "-m", "work\n\nREADY_TO_MERGE", cwd=clone)
     pushed = git("push", "origin", "sprint/a", cwd=clone)
     assert "queued sprint/a as m-0001" in pushed.stderr, pushed.stderr
+
+
+def test_a_hook_that_cannot_write_its_log_says_what_went_wrong(central, make_worker):
+    central.set_config((central.state / "config.toml").read_text().replace("autostart = false", "autostart = true"))
+    logs = central.state / "logs"
+    for path in logs.iterdir():
+        path.unlink()
+    logs.rmdir()
+    logs.write_text("not a directory\n")        # the runner's and the hook's logs cannot be written
+    worker = make_worker("Apollo")
+    tip = worker.work("sprint/x", {"x.txt": "x\n"}, push=False)
+    proc = worker.push()
+    assert proc.returncode == 0 and central.rev("sprint/x") == tip
+    said = [line.strip() for line in proc.stderr.splitlines() if "mergecoord:" in line]
+    assert "None" not in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+    assert said[0].endswith("queued sprint/x as m-0001 (position 1)"), said
+    assert len(said) == 2 and "runner could not be started" in said[1] and "File exists" in said[1], said
+    assert central.json("queue")["entries"][0]["branch"] == "sprint/x"
