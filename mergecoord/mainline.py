@@ -50,15 +50,17 @@ def first_parents(store, head, limit=2000):
         n += 1
 
 
-def find_landed(store, head, merge_id, limit=2000):
-    """The commit on main's first-parent chain that carries `Merge-Id: merge_id`, or None.
+def find_landed(store, head, commits, limit=2000):
+    """The one of `commits` (hex ids) that is on main's first-parent chain, or None.
 
-    Recovery uses it: a runner killed between moving main and writing the journal
-    left its proof on main itself."""
-    if head is None:
+    Recovery and rollback use it with the commits the journal says the runner made for a
+    merge: a trailer such as `Merge-Id:` is not proof, since anyone who may push to main
+    can write one into a commit message."""
+    wanted = {c.encode() if isinstance(c, str) else c for c in commits}
+    if head is None or not wanted:
         return None
-    for sha, commit in first_parents(store, head, limit):
-        if trailers_of(commit.message).get("Merge-Id") == merge_id:
+    for sha, _commit in first_parents(store, head, limit):
+        if sha in wanted:
             return sha
     return None
 
@@ -103,10 +105,11 @@ def compare_and_swap(refs, ref, old, new, message, attempts=5):
             break_stale_lock(os.fsdecode(e.lockfilename))
 
 
-def last_touch(store, head, base, paths, limit=500):
+def last_touch(store, head, base, paths, landed=None, limit=500):
     """(worker, message) of the newest change on main since `base` that touched any of
-    `paths`: whose work is main's side of a conflict. Mergecoord's merges name their
-    worker in a trailer; other commits are named by their author."""
+    `paths`: whose work is main's side of a conflict. Mergecoord's own merges (`landed`:
+    commit hex -> journal record) are named by the worker the journal names; any other
+    commit by its author, whatever trailers its message carries."""
     from dulwich.object_store import tree_lookup_path
 
     def entry(tree, path):
@@ -120,10 +123,10 @@ def last_touch(store, head, base, paths, limit=500):
             break
         parent = store[commit.parents[0]]
         if any(entry(commit.tree, p) != entry(parent.tree, p) for p in paths):
-            trailers = trailers_of(commit.message)
-            if "Worker" in trailers and len(commit.parents) > 1:
+            ours = (landed or {}).get(sha.decode())
+            if ours is not None and ours.get("worker") and len(commit.parents) > 1:
                 message = store[commit.parents[1]].message
-                return trailers["Worker"], message.decode("utf-8", "replace")
+                return ours["worker"], message.decode("utf-8", "replace")
             name = commit.author.decode("utf-8", "replace").partition(" <")[0]
             return name, commit.message.decode("utf-8", "replace")
     return "main", ""

@@ -3,7 +3,7 @@ loses nothing and merges nothing twice.
 
 At start (`recover`) it clears what dead processes left (temp files, git `.lock`
 files), settles the entries a dead runner left 'merging' (journaled as merged when
-their Merge-Id is on main, else put back in line), and queues READY pushes no hook
+the merge commit it journaled as landing is on main, else put back in line), and queues READY pushes no hook
 queued (`adopt_unqueued`). While running, failures of the machine rather than of a
 merge (`is_stall`) stop the runner without failing any entry. Never moves main.
 """
@@ -81,7 +81,7 @@ def recover(runner):
         if entry.status != queue.MERGING:
             continue
         main = runner.main_sha()
-        landed = mainline.find_landed(runner.store, main, entry.id)
+        landed = mainline.find_landed(runner.store, main, journal.landings(runner.central, entry.id))
         if landed:
             # tip: what landed; a newer tip pushed since then stays in line
             parents = runner.store[landed].parents

@@ -40,7 +40,10 @@ def conflict_files(store, merge):
 def context_for(runner, entry, main, sha, files, base):
     from .panel.hunks import ConflictContext
 
-    ours_worker, ours_message = mainline.last_touch(runner.store, main, base, [f.path for f in files])
+    from .state import journal
+
+    ours_worker, ours_message = mainline.last_touch(runner.store, main, base, [f.path for f in files],
+                                                    landed=journal.landed(runner.central))
     theirs_message = runner.store[sha].message.decode("utf-8", "replace")
     return ConflictContext(
         merge_id=entry.id, branch=entry.branch, ours_worker=ours_worker, theirs_worker=entry.worker,

@@ -18,16 +18,19 @@ class RollbackRefused(Exception):
     """The merge cannot be rolled back automatically; the message says why and what to do."""
 
 
-def find_merge(store, main, merge_id):
-    """The commit on main's first-parent chain that carries `Merge-Id: merge_id`."""
-    landed = mainline.find_landed(store, main, merge_id)
+def find_merge(store, main, merge_id, commit):
+    """`commit` (the merge commit the journal recorded for `merge_id`) when it is on main's
+    first-parent chain. A commit that merely says `Merge-Id: merge_id` in its message is
+    never taken for it."""
+    landed = mainline.find_landed(store, main, [commit] if commit else [])
     if landed is None:
         raise RollbackRefused(f"{merge_id} is not on main's history (see 'mergecoord log'); nothing to roll back")
     return landed
 
 
-def revert_tree(store, main, target, merge_id):
-    """The tree of main without the changes of `target` (the commit of `merge_id`)."""
+def revert_tree(store, main, target, merge_id, landed=None):
+    """The tree of main without the changes of `target` (the commit of `merge_id`).
+    `landed` (commit hex -> journal record) names the later merges in the way."""
     from .merge import merge_trees
 
     commit = store[target]
@@ -37,7 +40,7 @@ def revert_tree(store, main, target, merge_id):
     result = merge_trees(store, commit.tree, store[main].tree, parent_tree)
     if result.conflicts:
         paths = [c.path for c in result.conflicts]
-        later = later_merges(store, main, target, paths)
+        later = later_merges(store, main, target, paths, landed or {})
         who = ", ".join(f"{mid} ({branch})" for mid, branch in later) or "later commits on main"
         raise RollbackRefused(
             f"cannot roll back {merge_id}: {who} changed the same lines of {', '.join(paths)} since; "
@@ -47,8 +50,10 @@ def revert_tree(store, main, target, merge_id):
     return result.tree
 
 
-def later_merges(store, main, target, paths):
-    """[(merge id, branch)] of main's first-parent commits after `target` that touched `paths`."""
+def later_merges(store, main, target, paths, landed):
+    """[(merge id, branch)] of main's first-parent commits after `target` that touched `paths`:
+    mergecoord's merges by the journal's record of them (`landed`), others by commit id and
+    subject (their trailers are not evidence)."""
     from dulwich.object_store import tree_lookup_path
 
     def entry(tree, path):
@@ -63,10 +68,12 @@ def later_merges(store, main, target, paths):
             break
         parent = store[commit.parents[0]]
         if any(entry(commit.tree, p) != entry(parent.tree, p) for p in paths):
-            trailers = mainline.trailers_of(commit.message)
-            title = commit.message.decode("utf-8", "replace").splitlines()[0]
-            branch = title.split(" ")[1] if title.startswith("Merge ") else title[:40]
-            found.append((trailers.get("Merge-Id", sha.decode()[:10]), branch))
+            ours = landed.get(sha.decode())
+            if ours is not None:
+                found.append((ours["id"], ours.get("branch", "")))
+            else:
+                title = (commit.message.decode("utf-8", "replace").splitlines() or [""])[0]
+                found.append((sha.decode()[:10], title[:40]))
     return list(reversed(found))
 
 
@@ -97,14 +104,17 @@ def target_of(entry):
 
 
 def prepare(runner, entry, main):
-    """The runner's step for a queue entry of kind "rollback" (branch `rollback/m-NNNN`):
-    a 'ready' outcome with the revert tree, or 'failed' saying why not."""
+    """The runner's step for a queue entry of kind "rollback" (branch `rollback/m-NNNN`, sha:
+    the merge commit to undo, as the journal recorded it): a 'ready' outcome with the revert
+    tree, or 'failed' saying why not."""
     from .runner import MergeOutcome
+
+    from .state import journal
 
     target_id = target_of(entry)
     try:
-        target = find_merge(runner.store, main, target_id)
-        tree = revert_tree(runner.store, main, target, target_id)
+        target = find_merge(runner.store, main, target_id, entry.sha)
+        tree = revert_tree(runner.store, main, target, target_id, journal.landed(runner.central))
     except RollbackRefused as e:
         return MergeOutcome("failed", detail=str(e))
     return MergeOutcome("ready", resolved_by="clean", tree=tree, detail=f"reverts {target_id}")
@@ -112,7 +122,7 @@ def prepare(runner, entry, main):
 
 def commit(runner, entry, main, outcome):
     target_id = target_of(entry)
-    target = find_merge(runner.store, main, target_id)
+    target = find_merge(runner.store, main, target_id, entry.sha)
     return make_revert_commit(runner.store, tree=outcome.tree, main=main, target=target,
                               merge_id=target_id, new_id=entry.id, worker=entry.worker,
                               committer=runner.config.committer).decode()

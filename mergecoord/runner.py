@@ -4,7 +4,8 @@ It never moves main except by compare-and-swap from the commit the merge was
 computed on; when main moved meanwhile it merges again on the new main. Every
 step is journaled before the next, and an entry leaves the queue only together
 with its outcome, so a runner killed at any instant loses nothing and, on
-restart, merges nothing twice (the landed merge commit names its Merge-Id).
+restart, merges nothing twice (the merge commit is journaled as "landing" before the
+compare-and-swap, so recovery knows it by its id, never by a trailer).
 """
 
 import os
@@ -298,6 +299,7 @@ class Runner:
                 return MergeOutcome("withdrawn", detail="withdrawn during the merge")
             if current.sha != entry.sha:
                 return None            # re-pushed meanwhile: latest tip wins
+            journal.record(self.central, entry.id, "landing", landing=candidate.commit)
             ok = mainline.compare_and_swap(self.repo.refs, self.config.main_ref, main,
                                            candidate.commit.encode(), f"mergecoord: {entry.id} {entry.branch}")
             if not ok:

@@ -151,3 +151,57 @@ def test_an_unreadable_config_shuts_main_and_the_server_refs(tmp_path, central, 
     for refspec in ("HEAD:refs/mergecoord/state", "HEAD:refs/mergecoord/x/y"):    # and never with a good one
         assert rogue.git("push", "origin", refspec, check=False).returncode != 0
     assert rogue.git("push", "origin", "HEAD:main", check=False).returncode == 0    # main is not protected here
+
+
+def forge_merge_id(worker, merge_id, files):
+    """A commit pushed straight to main whose message claims to be mergecoord's merge."""
+    worker.branch("main")
+    sha = worker.commit(f"Harmless tweak\n\nMerge-Id: {merge_id}\nWorker: Apollo\nResolved-By: clean",
+                        files, ready=False)
+    worker.push("HEAD:main")
+    return sha
+
+
+def test_a_forged_merge_id_on_main_is_never_taken_for_the_merge(tmp_path, central, make_worker):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    apollo, rogue = make_worker("Apollo"), make_worker("Rogue")
+    apollo.work("sprint/a", {"a.txt": "a\n"})
+    central.run_once()
+    forged = forge_merge_id(rogue, "m-0001", {"rogue.txt": "rogue\n"})
+
+    # rollback m-0001 undoes the merge mergecoord made, not the commit that says it is m-0001
+    assert central.mc("rollback", "m-0001", check=True)
+    central.run_once()
+    assert central.trailers()["Reverts"] == "m-0001"
+    tree = central.git("ls-tree", "--name-only", "main").stdout.split()
+    assert "a.txt" not in tree and "rogue.txt" in tree
+    assert central.rev("main~1") == forged
+
+    # recovery: a runner dies while m-0003 is being verified; a commit claiming to be m-0003
+    # appears on main; the next runner merges sprint/b for real instead of taking the claim
+    marker = tmp_path / "verifying"
+    good = (central.state / "config.toml").read_text()
+    central.set_config(good.replace('# command = ""', f'command = "echo $$ > {marker}; exec sleep 600"'))
+    apollo.work("sprint/b", {"b.txt": "b\n"})
+    runner = subprocess.Popen([sys.executable, "-m", "mergecoord", "--repo", str(central.path), "start", "--once"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        assert central.wait_for(lambda: marker.exists() and marker.read_text().strip(), timeout=60)
+    finally:
+        runner.kill()
+        runner.wait()
+        if marker.exists() and marker.read_text().strip():
+            os.kill(int(marker.read_text()), signal.SIGKILL)
+    assert central.json("queue")["entries"][0]["status"] == "merging"
+    forge_merge_id(rogue, "m-0003", {"rogue2.txt": "rogue\n"})
+    central.set_config(good)
+    central.run_once()
+    record = central.json("show", "m-0003")
+    assert record["status"] == "merged" and record["resolved_by"] == "clean"
+    assert [step["event"] for step in record["history"]].count("merged") == 1, record["history"]
+    assert "b.txt" in central.git("ls-tree", "--name-only", "main").stdout.split()
+    assert central.rev(f"{record['commit']}^2") == central.rev("sprint/b")

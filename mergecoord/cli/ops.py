@@ -76,8 +76,8 @@ def rollback(ctx, merge_id):
     repo = Repo(str(central.git_dir))
     try:
         main = repo.refs[config.main_ref.encode()]
-        target = revert.find_merge(repo.object_store, main, merge_id)
-        revert.revert_tree(repo.object_store, main, target, merge_id)     # refuse now, not later
+        target = revert.find_merge(repo.object_store, main, merge_id, record.get("commit"))
+        revert.revert_tree(repo.object_store, main, target, merge_id, journal.landed(central))  # refuse now
     except revert.RollbackRefused as e:
         raise UserError(str(e)) from None
     entry, position, _ = queue.enqueue(central, branch, target.decode(), server_user(), kind="rollback")

@@ -11,7 +11,7 @@ hooks: this package's __init__ must stay light, so heavy imports are local).
 def escalate(runner, entry, outcome):
     """Write the decision for an escalated merge; returns its id (d-NNNN)."""
     from .. import mainline
-    from ..state import decisions
+    from ..state import decisions, journal
     from . import options
 
     store = runner.store
@@ -21,7 +21,7 @@ def escalate(runner, entry, outcome):
     main = runner.main_sha()
     if outcome.context is None and main is not None:
         base = merge.bases[0] if merge is not None and merge.bases else None
-        worker, message = mainline.last_touch(store, main, base, paths)
+        worker, message = mainline.last_touch(store, main, base, paths, landed=journal.landed(runner.central))
         outcome.context = _Context(worker, message)
     doc = {
         "merge_id": entry.id, "branch": entry.branch, "sha": entry.sha, "worker": entry.worker,

@@ -12,7 +12,7 @@ from .files import append_line
 # The last event of a merge decides its status; these are the final ones.
 FINAL = {"merged", "conflicted", "escalated", "failed", "withdrawn", "up-to-date", "rejected"}
 # Events that are steps rather than outcomes map to the status they leave a merge in.
-STATUS_OF = {"requeued": "queued", "started": "merging", "retry": "merging"}
+STATUS_OF = {"requeued": "queued", "started": "merging", "retry": "merging", "landing": "merging"}
 
 
 # The type every reader expects of a field; a line where one has another type (hand-edited,
@@ -92,3 +92,19 @@ def merges(central):
             rec["finished_at"] = event["time"]
         rec["status"] = STATUS_OF.get(event["event"], event["event"])
     return records
+
+
+def landings(central, merge_id):
+    """The merge commits the runner was about to put on main for `merge_id` (a "landing"
+    event precedes every compare-and-swap): the only commits recovery may take for that
+    merge having landed. A commit someone else pushed, whatever its trailers say, is not
+    among them."""
+    return {e["landing"] for e in events(central) if e["id"] == merge_id and e["event"] == "landing"
+            and e.get("landing")}
+
+
+def landed(central):
+    """commit -> folded record of every merge the journal says landed on main (the
+    coordinator's own merge commits; trailers in commit messages are not evidence)."""
+    return {rec["commit"]: rec for rec in merges(central).values()
+            if rec.get("status") == "merged" and rec.get("commit")}
