@@ -83,15 +83,40 @@ def recover(runner):
         main = runner.main_sha()
         landed = mainline.find_landed(runner.store, main, journal.landings(runner.central, entry.id))
         if landed:
-            # tip: what landed; a newer tip pushed since then stays in line
-            parents = runner.store[landed].parents
-            queue.finish(runner.central, entry.id, "merged", commit=landed.decode(),
-                         resolved_by="recovered", tip=parents[-1].decode() if parents else None)
-            runner.echo(f"[Merge Coordinator] Recovered {entry.branch} ({entry.id}): already on main")
+            settle_landed(runner, entry, landed)
         else:
             queue.release(runner.central, entry.id)
             journal.record(runner.central, entry.id, "retry", reason="runner restarted")
+    from . import followups
+    from .decisions import close_superseded
+
+    followups.retry(runner)          # what follows an outcome a dead runner left unfinished
+    close_superseded(runner)         # decisions whose branch moved on (latest tip wins)
     adopt_unqueued(runner)
+
+
+def settle_landed(runner, entry, landed):
+    """Journal a merge a dead runner landed (main moved; the journal never said so), with
+    what its own merge commit says about it; its follow-up steps then run like any other."""
+    commit = runner.store[landed]
+    # The journal named this commit before the compare-and-swap: it is the runner's own,
+    # so its trailers are the runner's words, not a pusher's.
+    trailers = mainline.trailers_of(commit.message)
+    fields = {"commit": landed.decode(), "resolved_by": trailers.get("Resolved-By", "clean"),
+              "detail": "landed before the runner stopped; journaled on restart",
+              "decision": trailers.get("Decision") or entry.decision}
+    if trailers.get("Consensus-Rounds", "").isdigit():
+        fields["rounds"] = int(trailers["Consensus-Rounds"])
+    try:
+        fields["confidence"] = float(trailers.get("Confidence", ""))
+    except ValueError:
+        pass
+    # tip: what landed; a newer tip pushed since then stays in line
+    queue.finish(runner.central, entry.id, "merged", follow=1,
+                 tip=commit.parents[-1].decode() if commit.parents else None,
+                 **{k: v for k, v in fields.items() if v})
+    runner.echo(f"[Merge Coordinator] Recovered {entry.branch} ({entry.id}): already on main")
+
 
 def setup_time(central):
     """When mergecoord was set up here (`mergecoord init` writes the stamp; a state dir

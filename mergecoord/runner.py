@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from dulwich.file import FileLocked
 from dulwich.repo import Repo
 
-from . import events, mainline, notify, recovery, resolution
+from . import followups, mainline, notify, recovery, resolution
 from .errors import UserError
 from .merge import merge_commits
 from .state import journal, pause, queue, transcripts
@@ -152,7 +152,9 @@ class Runner:
 
             self.log_failure(entry, traceback.format_exc())
             outcome = MergeOutcome("failed", detail=f"internal error: {exc.__class__.__name__}: {exc}")
-            queue.finish(self.central, entry.id, "failed", error=outcome.detail)
+            queue.finish(self.central, entry.id, "failed", error=self.redact(outcome.detail), follow=1,
+                         decision=entry.decision)
+            followups.run(self, entry, outcome)     # e.g. a decision goes back to its human
         self.echo(self.describe(outcome))
         return outcome
 
@@ -294,30 +296,44 @@ class Runner:
         None when main moved (the caller merges again)."""
         with self.central.lock:
             current = queue.get(self.central, entry.id)
-            if current is None or current.withdrawn:
-                queue.finish(self.central, entry.id, "withdrawn", reason="withdrawn during the merge")
-                return MergeOutcome("withdrawn", detail="withdrawn during the merge")
-            if current.sha != entry.sha:
+            if current is not None and not current.withdrawn and current.sha != entry.sha:
                 return None            # re-pushed meanwhile: latest tip wins
-            journal.record(self.central, entry.id, "landing", landing=candidate.commit)
-            ok = mainline.compare_and_swap(self.repo.refs, self.config.main_ref, main,
-                                           candidate.commit.encode(), f"mergecoord: {entry.id} {entry.branch}")
-            if not ok:
-                return None
-            candidate.status = "merged"
-            self.record(entry, candidate)
+            why = ("withdrawn during the merge" if current is None or current.withdrawn
+                   else self.superseded(entry))
+            if why:
+                outcome = MergeOutcome("withdrawn", detail=why, decision=entry.decision)
+                self.record(entry, outcome)
+            else:
+                # Recovery takes a merge for landed only when this very commit is on main.
+                journal.record(self.central, entry.id, "landing", landing=candidate.commit)
+                if not mainline.compare_and_swap(self.repo.refs, self.config.main_ref, main,
+                                                 candidate.commit.encode(), f"mergecoord: {entry.id} {entry.branch}"):
+                    return None
+                candidate.status = "merged"
+                outcome = candidate
+                self.record(entry, outcome)
         # What follows a merge (learning, webhooks, the state ref) runs without the
         # state lock: a slow webhook must not hold up the pushes queueing meanwhile.
-        return self.finish(entry, candidate, recorded=True)
+        return self.finish(entry, outcome, recorded=True)
+
+    def superseded(self, entry):
+        """Why a human's answer must not land any more (its branch moved on: the latest tip
+        wins), or ""; checked again under the state lock just before main moves."""
+        if entry.kind != "decision":
+            return ""
+        from .decisions import superseded_reason
+
+        return superseded_reason(self.central, entry.branch, entry.sha, entry.decision)
 
     def record(self, entry, outcome):
         """Journal the outcome and take the entry out of the queue (or put it back in
-        line when its branch was re-pushed during the merge: the new tip waits its turn)."""
+        line when its branch was re-pushed during the merge: the new tip waits its turn).
+        The event says its follow-up steps are still to run (`followups`)."""
         fields = {"commit": outcome.commit, "resolved_by": outcome.resolved_by,
                   "conflicts": outcome.conflicts, "detail": self.redact(outcome.detail),
                   "rounds": outcome.rounds, "confidence": round(outcome.confidence, 3),
                   "decision": outcome.decision or entry.decision}
-        queue.finish(self.central, entry.id, outcome.status, tip=entry.sha,
+        queue.finish(self.central, entry.id, outcome.status, tip=entry.sha, follow=1,
                      **{k: v for k, v in fields.items() if v not in ("", [], 0, 0.0)})
 
     def finish(self, entry, outcome, recorded=False):
@@ -327,15 +343,7 @@ class Runner:
             outcome.decision = escalate(self, entry, outcome)
         if not recorded:
             self.record(entry, outcome)
-        if outcome.files or outcome.resolved_by == "human":
-            from . import learning
-
-            learning.remember(self.central, entry, outcome)
-        if entry.kind == "decision" or outcome.status == "merged":
-            from .decisions import settled
-
-            settled(self, entry, outcome)
-        events.flush(self.central, self.config)
+        followups.run(self, entry, outcome)
         return outcome
 
     def describe(self, outcome):

@@ -152,10 +152,10 @@ def test_a_branch_already_in_main_is_not_merged_again(central, make_worker):
 
 
 def test_a_runner_killed_after_moving_main_is_recovered_without_a_second_merge(central, make_worker):
-    """Simulate the crash window: main moved (merge commit with its Merge-Id) but the
-    journal and queue still say 'merging'."""
+    """Simulate the crash window: the runner journaled the merge commit it was landing and
+    moved main to it, but the journal and queue still say 'merging'."""
     from mergecoord.central import locate
-    from mergecoord.state import queue
+    from mergecoord.state import journal, queue
 
     worker = make_worker("Apollo")
     tip = worker.work("sprint/x", {"x.txt": "x\n"})
@@ -164,6 +164,7 @@ def test_a_runner_killed_after_moving_main_is_recovered_without_a_second_merge(c
     tree = central.git("rev-parse", f"{tip}^{{tree}}").stdout.strip()
     merge = central.git("commit-tree", tree, "-p", "main", "-p", tip, "-m",
                         "Merge sprint/x\n\nMerge-Id: m-0001\nWorker: Apollo\nResolved-By: clean").stdout.strip()
+    journal.record(repo, entry.id, "landing", landing=merge)
     central.git("update-ref", "refs/heads/main", merge)
     assert queue.get(repo, entry.id).status == "merging"
 
@@ -171,7 +172,8 @@ def test_a_runner_killed_after_moving_main_is_recovered_without_a_second_merge(c
     assert "Recovered sprint/x (m-0001)" in out
     assert central.merge_ids() == ["m-0001"]
     assert central.rev("main") == merge
-    assert central.json("log")["merges"][0]["status"] == "merged"
+    record = central.json("log")["merges"][0]
+    assert record["status"] == "merged" and record["resolved_by"] == "clean" and record["commit"] == merge
 
 
 def test_ready_branches_from_before_mergecoord_was_set_up_are_not_adopted(tmp_path):

@@ -23,7 +23,8 @@ def test_a_branch_that_lands_after_a_rework_supersedes_its_pending_decision(cent
     assert central.show("main:engram/batch.py") == "BATCH = True\n"
     doc = decision(central)
     assert doc["status"] == "superseded"
-    assert doc["superseded_by"].endswith("merged sprint/optimize-memory-storage")
+    assert "sprint/optimize-memory-storage was pushed again" in doc["superseded_by"]
+    assert "the latest tip wins" in doc["superseded_by"]
     proc = push_answer(human_clone(tmp_path, central), "d-0001", 'choice = "B"\n')
     assert proc.returncode != 0
     [line] = mergecoord_lines(proc.stderr)

@@ -59,17 +59,49 @@ class _Context:
         self.theirs_message = ""
 
 
+def superseded_reason(central, branch, sha, decision_id):
+    """Why the decision about `branch` at `sha` no longer stands (its branch was deleted
+    or pushed again), or ""."""
+    from .answer import branch_tips, moved_on
+
+    return moved_on(branch, sha, branch_tips(central.root, [branch]).get(branch), decision_id)
+
+
+def close_superseded(runner):
+    """Close the open decisions whose branch moved on since they were written: deleted,
+    pushed without the marker, or pushed again (the new tip is merged on its own).
+    Called at every runner start; the answer check refuses them even before that."""
+    from ..state import decisions
+    from .answer import branch_tips, moved_on
+
+    central = runner.central
+    open_ = [d for d in decisions.all_decisions(central)
+             if d["status"] in ("pending", "decided") and d.get("branch") and d.get("sha")]
+    tips = branch_tips(central.root, {d["branch"] for d in open_})
+    for doc in open_:
+        why = moved_on(doc["branch"], doc["sha"], tips.get(doc["branch"]), doc["id"])
+        if why:
+            try:
+                decisions.update(central, doc["id"], expect=("pending", "decided"), status="superseded",
+                                 superseded_by=why)
+            except decisions.DecisionError:
+                continue
+            runner.echo(f"[Merge Coordinator] Closed {doc['id']}: {why}")
+
+
 def settled(runner, entry, outcome):
-    """Bookkeeping after the runner finished `entry` (called from Runner.finish)."""
+    """Bookkeeping after the runner finished `entry` (a follow-up step: see `followups`).
+    Idempotent: run again after a crash it does what is left, and nothing twice (the
+    tasks are made before the status says so, and made only once)."""
     from ..state import decisions
 
     central = runner.central
     if entry.kind != "decision" or not entry.decision:
         if outcome.status == "merged":
-            for old in decisions.pending(central):
-                if old.get("branch") == entry.branch:
-                    decisions.update(central, old["id"], status="superseded",
-                                     superseded_by=f"{entry.id} merged {entry.branch}")
+            # The branch landed at its latest tip: whatever was asked about an older one is moot.
+            for old in decisions.all_decisions(central):
+                if old.get("branch") == entry.branch and old["status"] in ("pending", "decided"):
+                    _close(central, old["id"], f"{entry.id} merged {entry.branch} at its latest tip")
         return
     try:
         doc = decisions.load(central, entry.decision)
@@ -80,16 +112,27 @@ def settled(runner, entry, outcome):
     from .feedback import refactor_tasks, rejection_task
 
     if outcome.status == "merged" and outcome.resolved_by == "human":
-        doc = decisions.update(central, doc["id"], status="applied", applied_commit=outcome.commit)
-        refactor_tasks(central, doc)
+        refactor_tasks(central, doc, outcome.commit)
+        decisions.update(central, doc["id"], expect="decided", status="applied", applied_commit=outcome.commit)
     elif outcome.status in ("merged", "up-to-date"):
-        decisions.update(central, doc["id"], status="superseded",
-                         superseded_by=f"main moved: {entry.branch} merged without conflict")
+        _close(central, doc["id"], f"main moved: {entry.branch} merged without conflict")
+    elif outcome.status == "withdrawn":
+        _close(central, doc["id"], outcome.detail or f"{entry.branch} was withdrawn")
     elif outcome.status == "rejected":
-        doc = decisions.update(central, doc["id"], status="rejected")
         rejection_task(central, doc)
+        decisions.update(central, doc["id"], expect="decided", status="rejected")
     elif outcome.status == "failed":
         # The choice could not be applied (it does not validate, or verify failed): the
         # question goes back to the human, with the reason and the answer that failed.
-        decisions.update(central, doc["id"], status="pending", answer=None,
+        decisions.update(central, doc["id"], expect="decided", status="pending", answer=None,
                          failed_answer=doc.get("answer", {}), apply_error=outcome.detail)
+
+
+def _close(central, decision_id, why):
+    from ..state import decisions
+
+    try:
+        decisions.update(central, decision_id, expect=("pending", "decided"), status="superseded",
+                         superseded_by=why)
+    except decisions.DecisionError:
+        pass          # answered, applied or closed meanwhile

@@ -112,11 +112,51 @@ def answer_file(choice, files=None, rationale=""):
     return tomlw.dumps(doc)
 
 
+def ref_bytes(branch):
+    """The ref name of a queued branch as git has it: the hooks carry a name that is not
+    UTF-8 with its bytes as backslash escapes, and git never allows a backslash in a ref."""
+    raw = branch.encode("utf-8", "surrogateescape")
+    if b"\\" not in raw:
+        return raw
+    import codecs
+
+    return codecs.escape_decode(raw)[0]
+
+
+def branch_tips(git_dir, branches):
+    """{branch: the commit its ref points at, or None when it is gone}, from one
+    `git for-each-ref` (standard library only: the push hooks use it)."""
+    import subprocess
+
+    refs = {branch: b"refs/heads/" + ref_bytes(branch) for branch in branches}
+    if not refs:
+        return {}
+    proc = subprocess.run(["git", "--git-dir", str(git_dir), "for-each-ref", "--format=%(objectname) %(refname)",
+                           *refs.values()], capture_output=True, check=True)
+    found = {}
+    for line in proc.stdout.split(b"\n"):
+        sha, _, ref = line.partition(b" ")
+        if ref:
+            found[ref] = sha.decode()
+    return {branch: found.get(ref) for branch, ref in refs.items()}
+
+
+def moved_on(branch, sha, tip, decision_id):
+    """Why a decision about `branch` at `sha` no longer stands now that the branch is at
+    `tip` (None: deleted), or "": the latest tip wins, for decisions too."""
+    if tip == sha:
+        return ""
+    if tip is None:
+        return f"{branch} was deleted; decision {decision_id} is withdrawn with it"
+    return (f"{branch} was pushed again ({tip[:10]}): the latest tip wins, and decision "
+            f"{decision_id} was about {sha[:10]}")
+
+
 def check(central, config, decision_id, fields, user):
     """The decision and the normalised answer, or AnswerError with the reason.
 
-    Checks, in order: the id exists, it is still pending, the user may decide,
-    the choice is one of the decision's options."""
+    Checks, in order: the id exists, it is still pending, its branch is still at the
+    commit it is about, the user may decide, the choice is one of the decision's options."""
     if not decisions.valid_id(decision_id):
         raise AnswerError(f"unknown decision {str(decision_id)[:40]!r} (ids look like d-0001)")
     try:
@@ -125,6 +165,10 @@ def check(central, config, decision_id, fields, user):
         raise AnswerError(str(e)) from None
     if doc["status"] != "pending":
         raise AnswerError(decisions.describe_status(doc))
+    branch = doc.get("branch", "")
+    moved = moved_on(branch, doc.get("sha", ""), branch_tips(central.root, [branch]).get(branch), decision_id)
+    if moved:
+        raise AnswerError(f"decision {decision_id} is superseded: {moved}")
     if config.deciders and user not in config.deciders:
         raise AnswerError(f"{user} may not decide (escalation.deciders: {', '.join(config.deciders)})")
     rationale = fields.get("rationale") or ""

@@ -29,8 +29,13 @@ def prepare(runner, entry, main, sha):
         doc = decisions.load(runner.central, entry.decision)
     except decisions.DecisionError as e:
         return MergeOutcome("failed", detail=str(e), decision=entry.decision)
+    if doc["status"] == "superseded":
+        return MergeOutcome("withdrawn", detail=decisions.describe_status(doc), decision=doc["id"])
     if doc["status"] != "decided":
         return MergeOutcome("failed", detail=decisions.describe_status(doc), decision=doc["id"])
+    moved = runner.superseded(entry)
+    if moved:                 # the branch moved on since the question: its latest tip wins
+        return MergeOutcome("withdrawn", detail=moved, decision=doc["id"])
     answer = doc.get("answer") or {}
     by = answer.get("decided_by", "a human")
     if answer.get("choice") == "reject":

@@ -30,13 +30,22 @@ def losers(doc):
     return out
 
 
-def refactor_tasks(central, doc):
+def _made(central, doc):
+    """(worker, file) of the tasks this decision already gave: a retry after a crash must
+    not give them twice."""
+    return {(task.worker, task.file) for task in tasks.all_tasks(central) if task.decision == doc["id"]}
+
+
+def refactor_tasks(central, doc, commit=""):
     answer = doc.get("answer") or {}
     rationale = " ".join((answer.get("rationale") or "").split())
     decided_by = answer.get("decided_by", "a human")
-    commit = (doc.get("applied_commit") or "")[:10]
+    commit = (commit or doc.get("applied_commit") or "")[:10]
     created = []
+    made = _made(central, doc)
     for worker, path, letter in losers(doc):
+        if (worker, path) in made:
+            continue
         won = _option(doc, letter)
         winner = won.get("worker", "")
         if letter in ("A", "B"):
@@ -62,9 +71,9 @@ def rejection_task(central, doc):
     answer = doc.get("answer") or {}
     rationale = " ".join((answer.get("rationale") or "").split())
     worker = _option(doc, "B").get("worker") or doc.get("worker", "")
-    if not worker:
-        return None
     files = ", ".join(doc["files"])
+    if not worker or (worker, files) in _made(central, doc):
+        return None
     feedback = f"{answer.get('decided_by', 'a human')} sent {doc['branch']} back unmerged (decision {doc['id']})"
     if rationale:
         feedback += f": {rationale}"

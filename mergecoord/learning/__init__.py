@@ -109,12 +109,20 @@ def agreement_stats(central):
 
 def remember(central, entry, outcome):
     """Called by the runner for a merged outcome with conflicts (a record), and for an
-    escalation that the panel discussed (what each panelist proposed, for the weights)."""
+    escalation that the panel discussed (what each panelist proposed, for the weights).
+    Idempotent: what is recorded already is not recorded again."""
     if outcome.status == "escalated":
         if outcome.panel is not None and outcome.files:
-            store.append(central, _record.escalation(entry, outcome.files, outcome.panel))
+            line = _record.escalation(entry, outcome.files, outcome.panel)
+            if not any(r.get("type") == "escalation" and r.get("merge_id") == entry.id and r.get("key") == line["key"]
+                       and r.get("votes") == line["votes"] for r in store.lines(central)):
+                store.append(central, line)
         return None
     if outcome.status != "merged":
+        return None
+    # Called again after a crash (`followups`): a merge commit is recorded once.
+    if any(r.get("merge_id") == entry.id and isinstance(r.get("outcome"), dict)
+           and r["outcome"].get("commit") == outcome.commit for r in records(central)):
         return None
     found = _record.build(central, entry, outcome)
     if found is not None:

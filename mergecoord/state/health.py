@@ -14,10 +14,12 @@ from . import journal
 
 def notices(central):
     out = []
-    damaged = [e["line"] for e in journal.events(central) if e["event"] == "damaged"]
+    events = journal.events(central)
+    damaged = [e["line"] for e in events if e["event"] == "damaged"]
     if damaged:
         shown = ", ".join(map(str, damaged[:5])) + (", ..." if len(damaged) > 5 else "")
         out.append(f"journal.jsonl: {len(damaged)} damaged line(s) skipped (line {shown})")
+    out += unfinished(events)
     try:
         from . import decisions
     except ImportError:          # before the decisions work is in
@@ -34,3 +36,15 @@ def notices(central):
             out.append(f"{original} was damaged; it was set aside as {name} and rebuilt from the "
                        "journal (delete it once looked at)")
     return out
+
+
+def unfinished(events):
+    """One line per outcome whose follow-up steps failed and wait for the next run."""
+    failed = {}
+    for e in events:
+        if e["event"] == "follow-up-failed":
+            failed[e["id"]] = e.get("follow_error", "")
+        elif e["event"] == "followed-up":
+            failed.pop(e["id"], None)
+    return [f"{merge_id}: what follows it failed ({why[:160]}); retried at the next run "
+            "(details in logs/runner.log)" for merge_id, why in failed.items()]

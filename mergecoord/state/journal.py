@@ -13,6 +13,9 @@ from .files import append_line
 FINAL = {"merged", "conflicted", "escalated", "failed", "withdrawn", "up-to-date", "rejected"}
 # Events that are steps rather than outcomes map to the status they leave a merge in.
 STATUS_OF = {"requeued": "queued", "started": "merging", "retry": "merging", "landing": "merging"}
+# Events that note something about an outcome (its follow-up steps ran, or failed) and
+# leave its status as it was.
+NOTES = {"followed-up", "follow-up-failed"}
 
 
 # The type every reader expects of a field; a line where one has another type (hand-edited,
@@ -22,7 +25,7 @@ _NUMBER = (int, float)
 FIELD_TYPES = {"time": _NUMBER, "event": str, "branch": str, "sha": str, "worker": str, "commit": str,
                "resolved_by": str, "detail": str, "decision": str, "kind": str, "reason": str,
                "error": str, "choice": str, "decided_by": str, "tip": str, "landing": str,
-               "rounds": int, "confidence": _NUMBER, "conflicts": list}
+               "follow_error": str, "rounds": int, "follow": int, "confidence": _NUMBER, "conflicts": list}
 
 
 def _valid(event):
@@ -84,6 +87,8 @@ def merges(central):
         for key, value in event.items():
             if key not in ("time", "event", "id"):
                 rec[key] = value
+        if event["event"] in NOTES:
+            continue
         if event["event"] == "queued":
             rec["queued_at"] = event["time"]
         if event["event"] == "started":

@@ -1,0 +1,93 @@
+"""What follows an outcome once the journal has it: the learning record, the decision's
+bookkeeping (applied, superseded, back to pending) with the losing worker's refactor task,
+and the webhooks and `refs/mergecoord/state` (`events.flush`).
+
+The journal is the truth about what landed. The outcome's final event carries
+`follow: 1`, and a `followed-up` event clears it once every step has run; a step that
+raises (a permission error while publishing the state ref, a runner killed in between) is
+retried at the next start (`retry`). So every step is idempotent: a retry never makes a
+second task or learning record, and never says anything but what landed. Never moves main.
+"""
+
+import traceback
+
+from . import events
+from .state import journal
+
+# Journal events that annotate an outcome rather than change it.
+FOLLOWED = "followed-up"
+FAILED = "follow-up-failed"
+
+
+def steps(runner, entry, outcome):
+    def learn():
+        if outcome.files or outcome.conflicts or outcome.resolved_by == "human":
+            from . import learning
+
+            learning.remember(runner.central, entry, outcome)
+
+    def decide():
+        if entry.kind == "decision" or outcome.status == "merged":
+            from .decisions import settled
+
+            settled(runner, entry, outcome)
+
+    return (("learning", learn), ("decision", decide),
+            ("events", lambda: events.flush(runner.central, runner.config)))
+
+
+def run(runner, entry, outcome):
+    """Run every follow-up step of `outcome`; True when all of them succeeded. A failure of
+    the machine (a full disk) stops the runner as anywhere else; any other failure is
+    logged, noted in the journal and retried at the next start, and changes nothing
+    about the outcome itself."""
+    from .recovery import is_stall
+
+    failed = []
+    for name, step in steps(runner, entry, outcome):
+        try:
+            step()
+        except Exception as exc:
+            if is_stall(exc):
+                raise
+            runner.log_failure(entry, traceback.format_exc())
+            failed.append(f"{name}: {exc.__class__.__name__}: {exc}")
+    if failed:
+        why = "; ".join(failed)
+        journal.record(runner.central, entry.id, FAILED, follow_error=runner.redact(why)[:500])
+        runner.echo(f"  {entry.id} is {outcome.status}; what follows it failed ({why[:200]}) "
+                    "and is retried at the next run")
+        return False
+    journal.record(runner.central, entry.id, FOLLOWED, follow=0, follow_error="")
+    return True
+
+
+def unfinished(central):
+    """[(final event, folded record)] of outcomes whose follow-up steps have not all run."""
+    waiting = {}
+    for event in journal.events(central):
+        if event.get("follow") and event["event"] in journal.FINAL:
+            waiting[event["id"]] = event
+        elif event["event"] == FOLLOWED:
+            waiting.pop(event["id"], None)
+    if not waiting:
+        return []
+    records = journal.merges(central)
+    return [(event, records.get(merge_id, {})) for merge_id, event in waiting.items()]
+
+
+def retry(runner):
+    """Finish what a dead runner, or a step that failed, left undone."""
+    from .runner import MergeOutcome
+    from .state.queue import QueueEntry
+
+    for event, record in unfinished(runner.central):
+        entry = QueueEntry(event["id"], record.get("branch", ""), record.get("sha", ""), record.get("worker", ""),
+                           record.get("queued_at", 0.0), kind=record.get("kind", "branch"),
+                           decision=event.get("decision") or record.get("decision", ""))
+        outcome = MergeOutcome(event["event"], commit=event.get("commit", ""),
+                               resolved_by=event.get("resolved_by", ""), conflicts=event.get("conflicts", []),
+                               detail=event.get("detail", ""), rounds=event.get("rounds", 0),
+                               confidence=event.get("confidence", 0.0), decision=event.get("decision", ""))
+        runner.echo(f"[Merge Coordinator] Finishing what follows {entry.id} ({outcome.status})")
+        run(runner, entry, outcome)
