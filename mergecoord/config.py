@@ -30,6 +30,8 @@ SCHEMA = {
     "verify": {
         "command": ("", (str, list)),
         "timeout": (600, (int, float)),
+        "user": ("", str),
+        "env": ([], list),
     },
     "escalation": {
         "always_human": ([], list),
@@ -45,6 +47,7 @@ SCHEMA = {
 
 def _field(section, key):
     renames = {("verify", "command"): "verify_command", ("verify", "timeout"): "verify_timeout",
+               ("verify", "user"): "verify_user", ("verify", "env"): "verify_env",
                ("notify", "timeout"): "notify_timeout"}
     return renames.get((section, key), key)
 
@@ -193,6 +196,25 @@ def _command(value):
     return None
 
 
+def _variables(value):
+    import re
+
+    bad = [v for v in value if not isinstance(v, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", v)]
+    return f"must be a list of environment variable names (got {str(bad[0])[:40]!r})" if bad else None
+
+
+def _user(value):
+    if not value:
+        return None
+    import pwd
+
+    try:
+        pwd.getpwnam(value)
+    except KeyError:
+        return f"names no user of this machine ({value[:40]!r})"
+    return None
+
+
 def _marker(value):
     return "must be one word (no spaces)" if not value or any(c.isspace() for c in value) else None
 
@@ -213,6 +235,8 @@ RULES = {
     ("consensus", "max_rounds"): lambda v: _finite(v, 1, 100, low_open=False),
     ("verify", "command"): _command,
     ("verify", "timeout"): _seconds(7 * DAY),
+    ("verify", "user"): _user,
+    ("verify", "env"): _variables,
     ("escalation", "always_human"): _strings(),
     ("escalation", "deciders"): _strings(),
     ("escalation", "remind_after_hours"): lambda v: _finite(v, 0, 24 * 365, low_open=False),

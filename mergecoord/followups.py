@@ -36,15 +36,17 @@ def steps(runner, entry, outcome):
             ("events", lambda: events.flush(runner.central, runner.config)))
 
 
-def run(runner, entry, outcome):
-    """Run every follow-up step of `outcome`; True when all of them succeeded. A failure of
-    the machine (a full disk) stops the runner as anywhere else; any other failure is
-    logged, noted in the journal and retried at the next start, and changes nothing
-    about the outcome itself."""
+def run(runner, entry, outcome, only=None):
+    """Run the follow-up steps of `outcome` (those named in `only`, else all); True when
+    they all succeeded. A failure of the machine (a full disk) stops the runner as
+    anywhere else; any other failure is logged, noted in the journal and retried, and
+    changes nothing about the outcome itself."""
     from .recovery import is_stall
 
     failed = []
     for name, step in steps(runner, entry, outcome):
+        if only is not None and name not in only:
+            continue
         try:
             step()
         except Exception as exc:
@@ -58,7 +60,8 @@ def run(runner, entry, outcome):
         runner.echo(f"  {entry.id} is {outcome.status}; what follows it failed ({why[:200]}) "
                     "and is retried at the next run")
         return False
-    journal.record(runner.central, entry.id, FOLLOWED, follow=0, follow_error="")
+    if only is None:
+        journal.record(runner.central, entry.id, FOLLOWED, follow=0, follow_error="")
     return True
 
 
@@ -76,8 +79,17 @@ def unfinished(central):
     return [(event, records.get(merge_id, {})) for merge_id, event in waiting.items()]
 
 
-def retry(runner):
-    """Finish what a dead runner, or a step that failed, left undone."""
+# What a restart must finish before it merges anything else: a decision that landed is
+# marked applied (and its loser's task made) before another merge of the same branch
+# could close it as superseded. The rest (a learning record rebuilt from the merge
+# commit, the state ref) has no such order and waits until the queue is drained, so a
+# runner that keeps being stopped early still merges.
+FIRST = ("decision",)
+
+
+def retry(runner, only=None):
+    """Finish what a dead runner, or a step that failed, left undone (the steps named in
+    `only`, else all of them, and then the outcome is followed up)."""
     from .runner import MergeOutcome
     from .state.queue import QueueEntry
 
@@ -89,5 +101,6 @@ def retry(runner):
                                resolved_by=event.get("resolved_by", ""), conflicts=event.get("conflicts", []),
                                detail=event.get("detail", ""), rounds=event.get("rounds", 0),
                                confidence=event.get("confidence", 0.0), decision=event.get("decision", ""))
-        runner.echo(f"[Merge Coordinator] Finishing what follows {entry.id} ({outcome.status})")
-        run(runner, entry, outcome)
+        if only is None:
+            runner.echo(f"[Merge Coordinator] Finishing what follows {entry.id} ({outcome.status})")
+        run(runner, entry, outcome, only)

@@ -244,7 +244,7 @@ def post_receive(central, lines):
                 updates.append((branch, new))
     if not updates:
         if answered and config.autostart:
-            start_after_push(central)
+            start_after_push(central, config)
         return answered
     commits = read_commits(central.root, [new for _, new in updates if new != ZERO])
     queued = False
@@ -267,30 +267,35 @@ def post_receive(central, lines):
             if entry:
                 say(f"withdrew {branch} ({entry.id}): its tip no longer says {config.marker}")
     if (queued or answered) and config.autostart:
-        start_after_push(central)
+        start_after_push(central, config)
     return queued or answered
 
 
-def start_after_push(central):
+def start_after_push(central, config):
     """Start the runner for what this push queued; a failure to start it is said as such
     (what was queued stays queued, and the next run merges it)."""
     try:
-        start_runner(central)
+        start_runner(central, config)
     except Exception:  # never break the push; the entry is safe in the queue
         say(f"queued, but the runner could not be started ({where_logged(central, 'post-receive')}); "
             "'mergecoord start --once' merges the queue")
 
 
-def start_runner(central):
+def start_runner(central, config=None):
     """Start a detached `mergecoord start --once` unless a runner holds the runner lock.
 
     A runner that is about to exit re-checks the queue after releasing its lock,
-    so an entry queued here is never stranded between the two."""
+    so an entry queued here is never stranded between the two. It starts from an
+    allow-listed environment (`environment.for_runner`): the pusher's transport
+    (credentials, GL_*, SSH_*, GIT_*) stays with the push."""
     if central.runner_active():
         return
     import subprocess
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    from . import config as config_mod
+    from .children import for_runner
+
+    env = for_runner(config or config_mod.load(central))
     os.makedirs(central.file("logs"), exist_ok=True)
     log = open(central.file("logs", "runner.log"), "ab")
     subprocess.Popen(

@@ -90,7 +90,7 @@ def recover(runner):
     from . import followups
     from .decisions import close_superseded
 
-    followups.retry(runner)          # what follows an outcome a dead runner left unfinished
+    followups.retry(runner, followups.FIRST)   # the rest when the queue is drained
     close_superseded(runner)         # decisions whose branch moved on (latest tip wins)
     adopt_unqueued(runner)
 

@@ -95,13 +95,13 @@ def resolve(runner, entry, main, sha, merge):
 
 def ready(runner, outcome, merge, resolutions, how, *, confidence, rounds):
     """Check every resolved text, then write it into the merged tree."""
+    from .state.files import holds_secret
     from .validate import validate_text
 
-    secrets = runner.secrets()
     for path, text in resolutions.items():
         problem = validate_text(path, text)
-        if not problem and any(secret in text for secret in secrets):
-            problem = "it contains a secret (an API key from the environment)"
+        if not problem and holds_secret(text):
+            problem = "it contains a secret (an API key from the environment, perhaps encoded)"
         if problem:
             outcome.status = "escalated"
             outcome.detail = f"the {how} resolution of {path} is not valid: {problem}"

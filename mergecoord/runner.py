@@ -16,11 +16,12 @@ from dataclasses import dataclass, field
 from dulwich.file import FileLocked
 from dulwich.repo import Repo
 
-from . import followups, mainline, notify, recovery, resolution
+from . import children, followups, mainline, notify, recovery, resolution
 from .errors import UserError
 from .merge import merge_commits
 from .state import journal, pause, queue, transcripts
 from .state.files import break_stale_lock, never_write, scrub
+from .untrusted import printable
 
 MAX_ATTEMPTS = 20     # re-merges after main moved, before the entry is put back in line
 SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD", re.I)
@@ -51,11 +52,19 @@ class Runner:
     def __init__(self, central, config, echo=print):
         self.central = central
         self.config = config
-        self.echo = echo
+        self._echo = echo
         self.repo = Repo(str(central.git_dir))
         self.lock = central.runner_lock()
         self.processed = []
         never_write(self.secrets())
+        # The keys live in this process: no child of the same user may read them from
+        # /proc/<pid>/environ or /proc/<pid>/mem (the verify command runs pushed code).
+        children.protect_self()
+
+    def echo(self, line=""):
+        """Say `line` on the runner's output (a terminal, or logs/runner.log): branch names,
+        paths and messages in it are a pusher's, and the keys never go there."""
+        self._echo(printable(self.redact(line), multiline=True))
 
     @property
     def store(self):
@@ -104,6 +113,7 @@ class Runner:
     def serve(self, once, should_stop):
         """The loop of `run`, under the runner lock."""
         self.recover()
+        unfinished = True
         while not should_stop():
             if self.is_paused():
                 if once:
@@ -113,7 +123,11 @@ class Runner:
             entry = queue.claim(self.central)
             if entry is not None:
                 self.processed.append((entry, self.process(entry)))
+                unfinished = True
                 continue
+            if unfinished:            # what earlier runs left undone after their outcomes
+                followups.retry(self)
+                unfinished = False
             notify.remind(self.central, self.config)      # decisions left pending: throttled, never raises
             if once:
                 # Release, then look again: a hook that queued while we held the
@@ -214,8 +228,9 @@ class Runner:
         if self.config.verify_command:
             from .verify import run_verify
 
+            user = self.verify_user()
             check = run_verify(self.store, outcome.tree, self.config.verify_command,
-                               timeout=self.config.verify_timeout, env=self.verify_env())
+                               timeout=self.config.verify_timeout, env=self.verify_env(user), user=user)
             outcome.verify_output = self.redact(check.output)
             if not check.ok:
                 why = "timed out" if check.timed_out else f"exited {check.returncode}"
@@ -250,11 +265,20 @@ class Runner:
         """`text` without the secrets registered with never_write() in __init__."""
         return scrub(text.encode("utf-8")).decode("utf-8")
 
-    def verify_env(self):
-        """The verify command runs the pushed code: it gets the runner's environment
-        without the secrets, so a test cannot print the panel's keys into a transcript."""
+    def verify_user(self):
+        """The pwd entry of `verify.user`, or None."""
+        if not self.config.verify_user:
+            return None
+        import pwd
+
+        return pwd.getpwnam(self.config.verify_user)
+
+    def verify_env(self, user=None):
+        """The verify command runs the pushed code: it gets the basics and `verify.env`
+        (an allow-list), never the runner's keys."""
         secrets = set(self.secrets())
-        return {k: v for k, v in os.environ.items() if v not in secrets and not SECRET_NAME.search(k)}
+        env = children.for_child(os.environ, self.config.verify_env, user)
+        return {k: v for k, v in env.items() if v not in secrets or k in self.config.verify_env}
 
     def panel(self):
         from .panel.factory import build_panel
@@ -362,4 +386,4 @@ class Runner:
     def log_failure(self, entry, text):
         self.central.ensure_state_dir()
         with open(self.central.path("logs", "runner.log"), "a") as f:
-            f.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} {entry.id} {entry.branch}\n{text}\n")
+            f.write(self.redact(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} {entry.id} {entry.branch}\n{text}\n"))

@@ -3,19 +3,22 @@
 The tree is written from a dulwich object store into a fresh temporary directory (no
 repository, no working tree of ours is touched), the command runs there with a timeout, and
 its output is kept for the transcript. A timed-out command's whole process group is killed.
+The command runs pushed code: it gets only the environment it is given (see
+`children.for_child`), optionally as another user, and never a pipe it could hold open.
 """
 
 from __future__ import annotations
 
 import os
 import shlex
-import signal
 import stat
 import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Optional, Sequence, Union
+
+from .children import kill_everything_of, wait_or_kill
 
 MAX_OUTPUT = 64 * 1024       # keep the tail: that is where test runners print the verdict
 
@@ -49,36 +52,56 @@ def checkout_tree(object_store, tree: bytes, directory: Path) -> None:
 
 
 def run_verify(object_store, tree: bytes, command: Union[str, Sequence[str]], *, timeout: float,
-               env: Optional[Mapping[str, str]] = None) -> VerifyResult:
+               env: Optional[Mapping[str, str]] = None, user=None) -> VerifyResult:
     """Check `tree` out in a temp dir and run `command` there (a string runs through the
-    shell, a list is run as is); ok when it exits 0 within `timeout` seconds."""
-    with tempfile.TemporaryDirectory(prefix="mergecoord-verify-") as temp:
+    shell, a list is run as is); ok when it exits 0 within `timeout` seconds.
+
+    `user` (a pwd entry) runs it as that user, who then owns the checkout; the runner must
+    be root for that. The output goes to a file, not a pipe, and only the process is
+    waited for: a daemon the command leaves behind holding its output (`setsid cmd &`)
+    cannot hold the runner past the timeout."""
+    shown = command if isinstance(command, str) else shlex.join(command)
+    if user is not None and user.pw_uid == os.geteuid():
+        user = None                          # already that user: nothing to switch
+    if user is not None and os.geteuid() != 0:
+        return VerifyResult(False, f"cannot run {shown} as {user.pw_name}: verify.user needs the runner "
+                                   "to run as root", None, False)
+    with tempfile.TemporaryDirectory(prefix="mergecoord-verify-") as temp, tempfile.TemporaryFile() as out:
         checkout = Path(temp) / "tree"
         checkout.mkdir()
         checkout_tree(object_store, tree, checkout)
+        as_user = {}
+        if user is not None:
+            _hand_over(Path(temp), user)
+            as_user = {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}
         argv = command if not isinstance(command, str) else ["/bin/sh", "-c", command]
         try:
-            process = subprocess.Popen(list(argv), cwd=checkout, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            process = subprocess.Popen(list(argv), cwd=checkout, stdin=subprocess.DEVNULL, stdout=out,
                                        stderr=subprocess.STDOUT, env=dict(env) if env is not None else None,
-                                       start_new_session=True)
+                                       start_new_session=True, **as_user)
         except OSError as exc:
-            shown = command if isinstance(command, str) else shlex.join(command)
             return VerifyResult(False, f"cannot run {shown}: {exc.strerror}", None, False)
-        try:
-            out, _ = process.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            try:
-                os.killpg(process.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                process.kill()
-            out, _ = process.communicate()
-            text = _tail(out) + f"\n[verify timed out after {timeout:g}s]\n"
-            return VerifyResult(False, text, None, True)
-        return VerifyResult(process.returncode == 0, _tail(out), process.returncode, False)
+        timed_out = not wait_or_kill(process, timeout)
+        if user is not None:
+            kill_everything_of(user)
+        text = _tail(out)
+        if timed_out:
+            return VerifyResult(False, text + f"\n[verify timed out after {timeout:g}s]\n", None, True)
+        return VerifyResult(process.returncode == 0, text, process.returncode, False)
 
 
-def _tail(data: bytes) -> str:
-    text = data.decode("utf-8", errors="replace")
-    if len(text) > MAX_OUTPUT:
+def _hand_over(directory: Path, user) -> None:
+    """The checkout belongs to `user`, who runs the command in it."""
+    for root, dirs, files in os.walk(directory):
+        for name in [root, *(os.path.join(root, n) for n in dirs + files)]:
+            os.lchown(name, user.pw_uid, user.pw_gid)
+
+
+def _tail(file) -> str:
+    """The last MAX_OUTPUT characters written to `file`: where test runners print the verdict."""
+    size = file.seek(0, os.SEEK_END)
+    file.seek(max(0, size - 4 * MAX_OUTPUT))
+    text = file.read().decode("utf-8", errors="replace")
+    if size > 4 * MAX_OUTPUT or len(text) > MAX_OUTPUT:
         text = "[... output truncated]\n" + text[-MAX_OUTPUT:]
     return text

@@ -44,7 +44,7 @@ def resume(ctx):
     if waiting and config.autostart:
         from ..hook import start_runner
 
-        start_runner(central)
+        start_runner(central, config)
 
 
 @cli.command()
@@ -87,7 +87,7 @@ def rollback(ctx, merge_id):
     if config.autostart and not paused:
         from ..hook import start_runner
 
-        start_runner(central)
+        start_runner(central, config)
 
 
 @cli.command()

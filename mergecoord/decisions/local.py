@@ -51,7 +51,7 @@ class LocalDecisions:
                                    server_user())
         events.flush(self.central, self.config)
         if self.config.autostart:
-            start_runner(self.central)
+            start_runner(self.central, self.config)
             later = "the runner applies it now"
         else:
             later = "'mergecoord start' applies it"

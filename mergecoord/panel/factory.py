@@ -8,6 +8,7 @@ import shlex
 from pathlib import Path
 from typing import Mapping
 
+from ..children import for_child
 from .builtin import BuiltinResolver
 from .command import CommandPanelist
 from .llm import HttpPanelist
@@ -19,7 +20,7 @@ _KEYS = {
     "builtin": set(),
     "openai": {"url", "model", "api_key_env", "timeout", "retries", "backoff", "max_tokens", "temperature"},
     "anthropic": {"url", "model", "api_key_env", "timeout", "retries", "backoff", "max_tokens", "temperature"},
-    "command": {"command", "timeout"},
+    "command": {"command", "timeout", "api_key_env"},
 }
 _SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD", re.I)
 
@@ -73,10 +74,14 @@ def build_panel(panel_config: list[dict], *, environ: Mapping[str, str], prompts
                 command = shlex.split(command)
             if not command or not isinstance(command, list) or not all(isinstance(c, str) for c in command):
                 raise ValueError(f"{where}: command must be a list of strings (or one string)")
+            key_env = entry.get("api_key_env")
+            if key_env is not None and not isinstance(key_env, str):
+                raise ValueError(f"{where}: api_key_env must be the name of an environment variable")
             secrets = [v for k, v in environ.items() if _SECRET_NAME.search(k) and len(v) >= 8]
+            # An outside program: the basics and its own key variable, none of the others.
             panel.append(CommandPanelist(name=name, command=command, templates=templates,
                                          timeout=_number(entry, "timeout", 120.0, where), weight=weight,
-                                         env=dict(environ), secrets=secrets,
+                                         env=for_child(environ, [key_env] if key_env else []), secrets=secrets,
                                          max_rounds=max_rounds, threshold=threshold))
     return panel
 

@@ -68,19 +68,58 @@ class Lock:
 # Values that must never reach a state file (the runner registers the API keys and
 # tokens of its environment). Every state file is written through the two functions
 # below, so one place keeps them out of the queue, journal, transcripts, decision
-# files and inbox tasks, and of the state ref that is published from them.
+# files and inbox tasks, and of the state ref that is published from them. Pushed
+# code (the verify command) may print a key encoded to slip past a plain search: the
+# key is also found as base64 (at any alignment, standard or URL-safe), as hex (either
+# case, bytes apart by spaces or colons) and URL-encoded, even broken across lines.
 _SECRETS = []
+_FOUND = []         # one compiled pattern for every form of every secret, when any
 
 
 def never_write(values):
     """Register secret values: from now on this process writes them as [redacted]."""
     _SECRETS[:] = sorted({v.encode("utf-8") for v in values if v and len(v) >= 8}, key=len, reverse=True)
+    _FOUND[:] = [_pattern(_SECRETS)] if _SECRETS else []
+
+
+def holds_secret(data):
+    """True when `data` (bytes or str) holds a registered secret in any form `scrub` finds."""
+    if isinstance(data, str):
+        data = data.encode("utf-8", "surrogateescape")
+    return bool(_FOUND) and _FOUND[0].search(data) is not None
 
 
 def scrub(data):
-    for secret in _SECRETS:
-        data = data.replace(secret, b"[redacted]")
-    return data
+    return _FOUND[0].sub(b"[redacted]", data) if _FOUND else data
+
+
+def _pattern(secrets):
+    import base64
+    import re
+
+    wrap = rb"(?:\r?\n)?"          # a line break anywhere: base64 and hex dumps wrap
+
+    def chars(text):
+        return wrap.join(re.escape(bytes([c])) for c in text)
+
+    def hexdigit(d):
+        return b"[" + d + d.upper() + b"]" if d.isalpha() else d
+
+    forms = []
+    for secret in secrets:
+        # the key itself, any byte of it possibly %-encoded
+        forms.append(wrap.join(b"(?:" + re.escape(bytes([c])) + b"|%" + hexdigit(b"%x" % (c >> 4))
+                               + hexdigit(b"%x" % (c & 15)) + b")" for c in secret))
+        forms.append(rb"(?:\r?\n)?[ :]?".join(
+            hexdigit(b"%x" % (c >> 4)) + wrap + hexdigit(b"%x" % (c & 15)) for c in secret))
+        for skip in range(3):
+            # base64 of the key after `skip` bytes of something else: the characters that
+            # depend on the key alone are the same whatever surrounds it
+            encoded = base64.b64encode(bytes(skip) + secret)
+            middle = encoded[-(-8 * skip // 6): 8 * (skip + len(secret)) // 6]
+            forms.append(chars(middle))
+            forms.append(chars(middle.translate(bytes.maketrans(b"+/", b"-_"))))
+    return re.compile(b"|".join(dict.fromkeys(forms)))
 
 
 def atomic_write(path, data):

@@ -29,13 +29,13 @@ FIELD_TYPES = {"time": _NUMBER, "event": str, "branch": str, "sha": str, "worker
 
 
 def _valid(event):
-    if not isinstance(event, dict) or any(key not in event for key in ("id", "event", "time")):
+    if not isinstance(event, dict) or "id" not in event or "event" not in event or "time" not in event:
         return False
-    if event.get("id") is not None and not isinstance(event["id"], str):
+    if event["id"] is not None and event["id"].__class__ is not str:
         return False
-    for key, kind in FIELD_TYPES.items():
-        value = event.get(key)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, kind)):
+    for key, value in event.items():
+        kind = FIELD_TYPES.get(key)
+        if kind is not None and value is not None and (value.__class__ is bool or not isinstance(value, kind)):
             return False
     return all(isinstance(path, str) for path in event.get("conflicts") or ())
 
