@@ -10,6 +10,7 @@ import os
 import time
 
 from .state import health, journal, queue
+from .untrusted import printable
 
 ACTIVE_WINDOW = 24 * 3600     # a worker is active if it pushed or merged in the last day
 
@@ -153,12 +154,12 @@ def render(s, color=False):
         rows.append((text, code if value != "" else ""))
 
     if s["paused"]:
-        reason = (s.get("pause") or {}).get("reason") or "no reason given"
-        by = (s.get("pause") or {}).get("by") or "?"
+        reason = printable((s.get("pause") or {}).get("reason") or "no reason given")
+        by = printable((s.get("pause") or {}).get("by") or "?")
         rows.append((f"PAUSED by {by}: {reason[:60]}", "1;31"))
         row()
     for warning in s.get("warnings", []):      # damaged state files: a person should look
-        rows.append((f"warning: {warning}", "1;31"))
+        rows.append((f"warning: {printable(warning)}", "1;31"))
     if s.get("warnings"):
         row()
     row("Active Workers:", s["active_workers"])
@@ -168,9 +169,9 @@ def render(s, color=False):
     row()
     rows.append(("Current Activity:", ""))
     if s["current"]:
-        for c in s["current"]:
-            rows.append((f"> Merging: {c['branch']}", "1"))
-            rows.append((f"  Status: {c['phase']}", ""))
+        for c in s["current"]:               # branch names are a pusher's: shown escaped
+            rows.append((f"> Merging: {printable(c['branch'])}", "1"))
+            rows.append((f"  Status: {printable(c['phase'])}", ""))
             rows.append((f"  Elapsed: {duration(c['elapsed'])}", ""))
     else:
         idle = "paused" if s["paused"] else ("runner active" if s["runner_active"] else "idle")
@@ -195,8 +196,8 @@ def render(s, color=False):
         row()
         rows.append(("Pending Decisions:", "1;33"))
         for d in s["pending_decisions"]:
-            rows.append((f"  {d['id']} {d['branch']} ({duration(d['waiting'])})", ""))
-            rows.append((f"    {', '.join(d['files'])}", ""))
+            rows.append((f"  {d['id']} {printable(d['branch'])} ({duration(d['waiting'])})", ""))
+            rows.append((f"    {', '.join(map(printable, d['files']))}", ""))
         rows.append(("  answer with: git merge-decide", ""))
     title = "Merge Coordinator Dashboard"
     width = max([len(title) + 8, 39] + [len(text) + 2 for text, _ in rows])

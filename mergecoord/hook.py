@@ -12,12 +12,15 @@ import sys
 
 from .central import Central, server_user
 from .errors import UserError
+from .untrusted import printable
 
 ZERO = "0" * 40
 
 
 def say(message):
-    sys.stderr.write(f"mergecoord: {message}\n")
+    """One line to the pusher's terminal; branch names, users and errors in it are shown
+    escaped, never as control sequences."""
+    sys.stderr.write(f"mergecoord: {printable(message)}\n")
 
 
 def has_marker(message, marker):

@@ -13,12 +13,7 @@ import time
 import traceback
 
 from .clone import Clone, describe_task
-from .hook import ZERO, has_marker, read_commits
-
-
-
-def say(message):
-    sys.stderr.write(f"mergecoord: {message}\n")
+from .hook import ZERO, has_marker, read_commits, say
 
 
 def main(argv=None):

@@ -7,6 +7,8 @@ import os
 import subprocess
 import time
 
+from mergecoord.untrusted import printable
+
 
 # Shell metacharacters that git allows in a ref name, invisible and look-alike
 # Unicode, and names near the file system's limits.
@@ -34,8 +36,8 @@ def test_hostile_branch_names_are_queued_merged_and_never_run(tmp_path, central,
         worker.git("checkout", "-q", "-B", branch, "origin/main")
         tips[branch] = worker.commit(f"hostile {i}", {f"h{i}.txt": f"{i}\n"})
     out = worker.git("push", "origin", *[f"{b}:{b}" for b in HOSTILE]).stderr
-    for branch in HOSTILE:
-        assert f"queued {branch} as m-" in out, branch
+    for branch in HOSTILE:         # named on the pusher's terminal with what is invisible shown
+        assert f"queued {printable(branch)} as m-" in out, branch
     assert "internal error" not in out and "Traceback" not in out
 
     entries = central.json("queue")["entries"]

@@ -21,7 +21,9 @@ class Group(click.Group):
         try:
             return super().invoke(ctx)
         except UserError as e:
-            error = click.ClickException(str(e))
+            from ..untrusted import printable
+
+            error = click.ClickException(printable(str(e)))     # may quote a branch or a path
             error.exit_code = e.exit_code
             raise error from None
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, BrokenPipeError):

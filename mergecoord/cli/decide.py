@@ -17,6 +17,7 @@ import sys
 import click
 
 from ..errors import UsageError, UserError
+from ..untrusted import printable
 
 
 def source_for(repo_arg, remote):
@@ -129,16 +130,17 @@ def show(source, decision_id, as_json, with_diff):
     click.echo(box(doc))
     if doc["status"] != "pending":
         answer = doc.get("answer") or {}
-        click.echo(f"status: {doc['status']}" + (f" ({answer.get('choice')} by {answer.get('decided_by')})"
+        click.echo(f"status: {doc['status']}" + (f" ({printable(answer.get('choice'))} by "
+                                                 f"{printable(answer.get('decided_by'))})"
                                                  if answer else ""))
     if with_diff:
-        click.echo(source.diff(doc), nl=False)
+        click.echo(printable(source.diff(doc), multiline=True), nl=False)
 
 
 def answer_one(source, decision_id, choice, files, rationale):
     doc = source.load(decision_id)
     source.check(doc, choice, files, rationale)
-    click.echo(source.submit(decision_id, choice, files, rationale))
+    click.echo(printable(source.submit(decision_id, choice, files, rationale), multiline=True))
 
 
 def interactive(source):
@@ -174,7 +176,7 @@ def interactive(source):
         if choice is None or choice.lower() == "q":
             return click.echo("nothing decided")
         if choice.lower() == "d":
-            click.echo(source.diff(doc), nl=False)
+            click.echo(printable(source.diff(doc), multiline=True), nl=False)
             continue
         if choice.lower() == "r":
             choice = "reject"
@@ -182,10 +184,10 @@ def interactive(source):
             source.check(doc, choice, {}, "")
             break
         except AnswerError as e:
-            click.echo(str(e))
+            click.echo(printable(str(e)))
     rationale = ask("Rationale (optional): ") or ""
     click.echo(f"[Merge Coordinator] Human decision: {choice if choice == 'reject' else choice.upper()}")
-    click.echo(source.submit(doc["id"], choice, {}, rationale))
+    click.echo(printable(source.submit(doc["id"], choice, {}, rationale), multiline=True))
 
 
 def ask(prompt):
@@ -201,10 +203,10 @@ def main():
     try:
         decide.main(prog_name="git merge-decide", standalone_mode=False)
     except UserError as e:
-        click.echo(f"git merge-decide: {e}", err=True)
+        click.echo(f"git merge-decide: {printable(str(e))}", err=True)
         sys.exit(e.exit_code)
     except click.ClickException as e:
-        click.echo(f"git merge-decide: {e.format_message()}", err=True)
+        click.echo(f"git merge-decide: {printable(e.format_message())}", err=True)
         sys.exit(e.exit_code)
     except click.exceptions.Abort:
         sys.exit(130)

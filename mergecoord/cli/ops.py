@@ -23,7 +23,9 @@ def pause(ctx, reason):
     before = switch.state(central)
     record = switch.pause(central, reason)
     verb = "still paused" if before else "paused"
-    click.echo(f"mergecoord: {verb} by {record['by']}" + (f": {reason}" if reason else "")
+    from ..untrusted import printable
+
+    click.echo(f"mergecoord: {verb} by {printable(record['by'])}" + (f": {printable(reason)}" if reason else "")
                + " (pushes keep queueing; 'mergecoord resume' to continue)")
 
 

@@ -14,6 +14,7 @@ from ..central import locate
 from ..errors import UserError
 from ..resources import template
 from ..state import journal, pause, queue
+from ..untrusted import printable
 
 
 @cli.command()
@@ -65,7 +66,7 @@ def start(ctx, once):
             echo(f"[Merge Coordinator] Detected {len(waiting)} "
                  f"{'entry' if len(waiting) == 1 else 'entries'} ready for merge:")
             for e in waiting:
-                echo(f"- {e.branch}")
+                echo(f"- {printable(e.branch)}")
         outcomes = runner.run(once=True)
         if outcomes is None:
             echo("another runner is active; it will merge the queue")
@@ -108,8 +109,8 @@ def queue_cmd(ctx, as_json):
     if not rows:
         click.echo("queue is empty")
     for row in rows:
-        click.echo(f"{row['position']:>3}  {row['id']}  {row['status']:<8} {row['branch']}  "
-                   f"{row['sha'][:10]}  {row['worker']}")
+        click.echo(f"{row['position']:>3}  {row['id']}  {row['status']:<8} {printable(row['branch'])}  "
+                   f"{row['sha'][:10]}  {printable(row['worker'])}")
 
 
 LOG_FIELDS = ("id", "branch", "sha", "worker", "status", "commit", "resolved_by", "conflicts",
@@ -135,7 +136,8 @@ def log_cmd(ctx, as_json):
     for row in rows:
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(row["finished_at"] or row["queued_at"] or 0))
         how = f" ({row['resolved_by']})" if row["resolved_by"] else ""
-        click.echo(f"{row['id']}  {when}  {row['status']:<10}{how:<12} {row['branch']}  {row['worker']}")
+        click.echo(f"{row['id']}  {when}  {row['status']:<10}{printable(how):<12} {printable(row['branch'])}  "
+                   f"{printable(row['worker'])}")
 
 
 @cli.command()
@@ -159,13 +161,14 @@ def show(ctx, merge_id, as_json):
         if value not in (None, "", [], 0):
             if key.endswith("_at"):
                 value = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(value))
-            click.echo(f"{key + ':':<13}{', '.join(value) if isinstance(value, list) else value}")
+            shown = ", ".join(map(printable, value)) if isinstance(value, list) else printable(value)
+            click.echo(f"{key + ':':<13}{shown}")
     click.echo("history:")
     for step in record["history"]:
-        click.echo(f"  {time.strftime('%H:%M:%S', time.localtime(step['time']))}  {step['event']}")
+        click.echo(f"  {time.strftime('%H:%M:%S', time.localtime(step['time']))}  {printable(step['event'])}")
     if text:
         click.echo("")
-        click.echo(text.rstrip())
+        click.echo(printable(text.rstrip(), multiline=True))
 
 
 @cli.command()

@@ -12,6 +12,7 @@ from . import central_of, cli, echo_json
 from .. import install
 from ..clone import NOTHING_PUBLISHED, STATE_REF, Clone, describe_task
 from ..errors import UsageError, UserError
+from ..untrusted import printable
 
 TASK_FIELDS = ("id", "worker", "priority", "file", "feedback", "suggestion", "learning",
                "decision", "merge_id", "created", "status")
@@ -47,7 +48,7 @@ def install_hooks(clone, uninstall, worker, remote):
     if error == NOTHING_PUBLISHED:
         click.echo(f"{name} has published no state yet (tasks appear there after merges)")
     elif error:
-        click.echo(f"warning: could not fetch {STATE_REF} from {name} ({error})", err=True)
+        click.echo(f"warning: could not fetch {STATE_REF} from {name} ({printable(error)})", err=True)
     target = Clone.find(target.top)
     who, _, source = target.identity()
     click.echo(f"worker: {who or '(unknown: set --worker NAME)'} ({source}); "
@@ -71,7 +72,7 @@ def inbox(ctx, worker, show_all, no_fetch, as_json):
                    "tasks": [{k: getattr(t, k) for k in TASK_FIELDS} for t in tasks]})
         return
     shown = [t for t in tasks if show_all or t.status != "acked"]
-    whose = f"{name}'s inbox" if name else "inboxes"
+    whose = f"{printable(name)}'s inbox" if name else "inboxes"
     if not shown:
         click.echo(f"{whose}: no open tasks" + (f" ({len(tasks)} acknowledged; --all shows them)" if tasks else ""))
         return
@@ -110,7 +111,7 @@ def inbox_ack(ctx, task_id):
         if already:
             click.echo(f"{task_id} was already acknowledged")
             return
-    click.echo(f"acknowledged {task_id} ({task.worker}: {task.file or task.feedback})")
+    click.echo(f"acknowledged {task_id} ({printable(task.worker)}: {printable(task.file or task.feedback)})")
 
 
 def clone_here(ctx):

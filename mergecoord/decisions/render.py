@@ -3,6 +3,8 @@
 import textwrap
 import unicodedata
 
+from ..untrusted import printable
+
 WIDTH = 64          # inside the box
 
 
@@ -16,6 +18,9 @@ def _pad(text, width=WIDTH):
 
 
 def _wrap(text, indent, first=""):
+    # Everything in a box came from a push or a panelist (names, paths, messages): it is
+    # shown escaped, and textwrap never sees a control character to break a line at.
+    text = printable(text)
     lines = textwrap.wrap(text, width=WIDTH - 1 - len(indent), initial_indent=first,
                           subsequent_indent=" " * len(first), break_long_words=True) or [first]
     return [indent + line for line in lines]
@@ -72,10 +77,10 @@ def box(doc):
 
 
 def listing(doc):
-    files = ", ".join(doc.get("files") or [])
+    files = ", ".join(map(printable, doc.get("files") or []))
     if doc["status"] == "damaged":
-        return f"{doc['id']}  damaged   {doc.get('error', '')}"
+        return f"{doc['id']}  damaged   {printable(doc.get('error', ''))}"
     answer = doc.get("answer") or {}
-    extra = f"  {answer.get('choice')} by {answer.get('decided_by')}" if answer else ""
-    return (f"{doc['id']}  {doc['status']:<10} {doc.get('merge_id', '')}  {doc.get('branch', '')}  "
-            f"[{'/'.join(option_letters(doc))}]  {files}{extra}")
+    extra = f"  {printable(answer.get('choice'))} by {printable(answer.get('decided_by'))}" if answer else ""
+    return (f"{doc['id']}  {doc['status']:<10} {printable(doc.get('merge_id', ''))}  {printable(doc.get('branch', ''))}  "
+            f"[{printable('/'.join(option_letters(doc)))}]  {files}{extra}")
