@@ -289,7 +289,7 @@ def start_runner(central, config=None):
 
     A runner that is about to exit re-checks the queue after releasing its lock,
     so an entry queued here is never stranded between the two. It starts from an
-    allow-listed environment (`environment.for_runner`): the pusher's transport
+    allow-listed environment (`children.for_runner`): the pusher's transport
     (credentials, GL_*, SSH_*, GIT_*) stays with the push."""
     if central.runner_active():
         return
