@@ -20,6 +20,7 @@ from .errors import UserError
 from .merge import merge_commits
 from .state import journal, pause, queue, transcripts
 from .state.files import break_stale_lock, never_write, scrub
+from .untrusted import printable
 
 MAX_ATTEMPTS = 20     # re-merges after main moved, before the entry is put back in line
 SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD", re.I)
@@ -200,7 +201,7 @@ class Runner:
             if result.clean:
                 outcome = MergeOutcome("ready", resolved_by="clean", tree=result.tree, merge=result)
             else:
-                self.echo("✗ CONFLICT in " + ", ".join(c.path for c in result.conflicts))
+                self.echo("✗ CONFLICT in " + printable(", ".join(c.path for c in result.conflicts)))
                 journal.record(self.central, entry.id, "discussing", conflicts=[c.path for c in result.conflicts])
                 outcome = resolution.resolve(self, entry, main, sha, result)
         if outcome.transcript:
@@ -244,8 +245,9 @@ class Runner:
         return self._secrets
 
     def redact(self, text):
-        """`text` without the secrets registered with never_write() in __init__."""
-        return scrub(text.encode("utf-8")).decode("utf-8")
+        """`text` without the secrets registered with never_write() in __init__; a byte
+        that is not UTF-8 (from a git path) comes out as a visible ``\\xNN``."""
+        return scrub(text.encode("utf-8", "surrogateescape")).decode("utf-8", "backslashreplace")
 
     def verify_env(self):
         """The verify command runs the pushed code: it gets the runner's environment
@@ -346,8 +348,8 @@ class Runner:
                    }.get(outcome.resolved_by, f"Merged ({outcome.resolved_by})")
             return f"✓ {how} ({outcome.commit[:10]})"
         if outcome.status == "escalated":
-            return f"⚠ Escalated to a human: {outcome.detail}"
-        return f"• {outcome.status}: {outcome.detail}"
+            return f"⚠ Escalated to a human: {printable(outcome.detail)}"
+        return f"• {outcome.status}: {printable(outcome.detail)}"
 
     def log_failure(self, entry, text):
         self.central.ensure_state_dir()

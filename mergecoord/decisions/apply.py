@@ -16,6 +16,7 @@ from .. import resolution
 from ..merge import MergeResult, merge_commits, path_bytes
 from ..merge.engine import marked_texts
 from ..state import decisions
+from ..untrusted import printable
 from ..validate import validate_text
 
 SIDES = {"A": "ours", "B": "theirs"}
@@ -44,7 +45,7 @@ def prepare(runner, entry, main, sha):
     marked = marked_texts(runner.store, merge)
     texts, entries, uncovered = {}, [], []
     for conflict in merge.conflicts:
-        letter = choices.get(conflict.path)
+        letter = for_path(choices, conflict.path)
         chosen = choose(runner.store, doc, conflict, letter, marked.get(conflict.path)) if letter else None
         if chosen is None:
             uncovered.append(conflict)
@@ -80,10 +81,19 @@ def choose(store, doc, conflict, letter, marked=None):
             return (path_bytes(conflict.path), None, None)
         return (path_bytes(conflict.path), picked.mode, picked.sha)
     option = (doc.get("options") or {}).get(letter) or {}
-    text = (option.get("texts") or {}).get(conflict.path)
+    text = for_path(option.get("texts") or {}, conflict.path)
     if text is None or not _unchanged(store, doc, conflict):
         return None   # the proposal was written for another version of the file
     return text
+
+
+def for_path(mapping, path):
+    """`mapping[path]`, or the value under the path as decision files write it: a byte
+    that is not UTF-8 cannot be TOML, so those files hold the escaped form `printable`
+    shows (and a human types)."""
+    if path in mapping:
+        return mapping[path]
+    return mapping.get(printable(path))
 
 
 def _unchanged(store, doc, conflict):
