@@ -17,7 +17,7 @@ from dulwich.repo import Repo
 
 from . import events, mainline, notify, recovery, resolution
 from .errors import UserError
-from .merge import merge_commits
+from .merge import MergeError, merge_commits
 from .state import journal, pause, queue, transcripts
 from .state.files import break_stale_lock, never_write, scrub
 from .untrusted import printable
@@ -197,7 +197,10 @@ class Runner:
 
             outcome = rollback.prepare(self, entry, main)
         else:
-            result = merge_commits(self.store, main, sha)
+            try:
+                result = merge_commits(self.store, main, sha)
+            except MergeError as e:     # e.g. no history in common with main: git refuses
+                return MergeOutcome("failed", detail=str(e))
             if result.clean:
                 outcome = MergeOutcome("ready", resolved_by="clean", tree=result.tree, merge=result)
             else:

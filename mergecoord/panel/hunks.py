@@ -194,7 +194,7 @@ def _regions(merged: list, stages: tuple) -> Optional[list]:
             i += 1
             continue
         i, sides, found = region
-        if not _from_gaps(pieces[-1], stages, at, found):
+        if not _from_gaps(pieces[-1], stages, at):
             return None
         pieces.append(sides)
         pieces.append([])
@@ -202,17 +202,19 @@ def _regions(merged: list, stages: tuple) -> Optional[list]:
             at[side] = found[side] + len(sides[side])
     if not any(isinstance(p, tuple) for p in pieces):
         return None
-    if not _from_gaps(pieces[-1], stages, at, [len(stage) for stage in stages]):
+    if not _from_gaps(pieces[-1], stages, at):
         return None
     return pieces
 
 
-def _from_gaps(clean, stages, start, end) -> bool:
-    """git copies every line it merges cleanly from ours or theirs: each clean line
-    between two regions must be among the lines of one side between them."""
+def _from_gaps(clean, stages, start) -> bool:
+    """git copies every line it merges cleanly from ours or theirs: each clean line after
+    a region must be among the lines of one side after it. (A side's run is placed at its
+    first fit, which may be early in a file of repeated lines, so only where the gap
+    starts is known.)"""
     if not clean:
         return True
-    seen = set(stages[1][start[1]:end[1]]) | set(stages[2][start[2]:end[2]])
+    seen = set(stages[1][start[1]:]) | set(stages[2][start[2]:])
     return all(line in seen for line in clean)
 
 
