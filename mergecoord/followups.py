@@ -32,8 +32,13 @@ def steps(runner, entry, outcome):
 
             settled(runner, entry, outcome)
 
-    return (("learning", learn), ("decision", decide),
-            ("events", lambda: events.flush(runner.central, runner.config)))
+    def tell():
+        # The state ref may wait for the end of the line (Runner.publish_later); webhooks do not.
+        later = runner.publish_later(entry, outcome)
+        events.flush(runner.central, runner.config, publish_state=not later)
+        runner.unpublished = runner.unpublished or later
+
+    return ("learning", learn), ("decision", decide), ("events", tell)
 
 
 def run(runner, entry, outcome, only=None):

@@ -112,9 +112,11 @@ def last_touch(store, head, base, paths, landed=None, limit=500):
     commit by its author, whatever trailers its message carries."""
     from dulwich.object_store import tree_lookup_path
 
+    from .merge import path_bytes
+
     def entry(tree, path):
         try:
-            return tree_lookup_path(store.__getitem__, tree, path.encode())
+            return tree_lookup_path(store.__getitem__, tree, path_bytes(path))
         except KeyError:
             return None
 

@@ -56,9 +56,11 @@ def later_merges(store, main, target, paths, landed):
     subject (their trailers are not evidence)."""
     from dulwich.object_store import tree_lookup_path
 
+    from .merge import path_bytes
+
     def entry(tree, path):
         try:
-            return tree_lookup_path(store.__getitem__, tree, path.encode("utf-8"))
+            return tree_lookup_path(store.__getitem__, tree, path_bytes(path))
         except KeyError:
             return None
 

@@ -18,7 +18,7 @@ from dulwich.repo import Repo
 
 from . import children, followups, mainline, notify, recovery, resolution
 from .errors import UserError
-from .merge import merge_commits
+from .merge import MergeError, merge_commits
 from .state import journal, pause, queue, transcripts
 from .state.files import break_stale_lock, never_write, scrub
 from .untrusted import printable
@@ -56,6 +56,7 @@ class Runner:
         self.repo = Repo(str(central.git_dir))
         self.lock = central.runner_lock()
         self.processed = []
+        self.unpublished = False     # the state ref lags the journal (publish_pending)
         never_write(self.secrets())
         # The keys live in this process: no child of the same user may read them from
         # /proc/<pid>/environ or /proc/<pid>/mem (the verify command runs pushed code).
@@ -106,9 +107,12 @@ class Runner:
                     if not self.lock.held:
                         self.acquire(wait=True)
         finally:
-            if self.lock.held:
-                self.lock.release()
-            notify.drain(self.central, self.config)           # bounded wait for the webhook
+            try:
+                self.publish_pending()
+            finally:
+                if self.lock.held:
+                    self.lock.release()
+                notify.drain(self.central, self.config)           # bounded wait for the webhook
 
     def serve(self, once, should_stop):
         """The loop of `run`, under the runner lock."""
@@ -116,6 +120,7 @@ class Runner:
         unfinished = True
         while not should_stop():
             if self.is_paused():
+                self.publish_pending()
                 if once:
                     break
                 time.sleep(self.config.poll_interval)
@@ -128,6 +133,7 @@ class Runner:
             if unfinished:            # what earlier runs left undone after their outcomes
                 followups.retry(self)
                 unfinished = False
+            self.publish_pending()
             notify.remind(self.central, self.config)      # decisions left pending: throttled, never raises
             if once:
                 # Release, then look again: a hook that queued while we held the
@@ -181,7 +187,9 @@ class Runner:
                     "failed", detail=f"{self.config.main_ref} does not exist; push a first commit to it"))
             if sha not in self.store:
                 return self.finish(entry, MergeOutcome("failed", detail=f"commit {entry.sha} is missing"))
-            if entry.kind != "rollback" and mainline.is_ancestor(self.store, sha, main):
+            # A branch is checked only when git's merge leaves main's tree as it is (see
+            # prepare): walking main's history on every merge costs more than the merge.
+            if entry.kind == "decision" and mainline.is_ancestor(self.store, sha, main):
                 return self.finish(entry, MergeOutcome("up-to-date", commit=main.decode(),
                                                        detail="already contained in main"))
             try:
@@ -213,11 +221,16 @@ class Runner:
 
             outcome = rollback.prepare(self, entry, main)
         else:
-            result = merge_commits(self.store, main, sha)
+            try:
+                result = merge_commits(self.store, main, sha)
+            except MergeError as e:     # e.g. no history in common with main: git refuses
+                return MergeOutcome("failed", detail=str(e))
+            if result.clean and result.tree == self.store[main].tree and mainline.is_ancestor(self.store, sha, main):
+                return MergeOutcome("up-to-date", commit=main.decode(), detail="already contained in main")
             if result.clean:
                 outcome = MergeOutcome("ready", resolved_by="clean", tree=result.tree, merge=result)
             else:
-                self.echo("✗ CONFLICT in " + ", ".join(c.path for c in result.conflicts))
+                self.echo("✗ CONFLICT in " + printable(", ".join(c.path for c in result.conflicts)))
                 journal.record(self.central, entry.id, "discussing", conflicts=[c.path for c in result.conflicts])
                 outcome = resolution.resolve(self, entry, main, sha, result)
         if outcome.transcript:
@@ -262,8 +275,9 @@ class Runner:
         return self._secrets
 
     def redact(self, text):
-        """`text` without the secrets registered with never_write() in __init__."""
-        return scrub(text.encode("utf-8")).decode("utf-8")
+        """`text` without the secrets registered with never_write() in __init__; a byte
+        that is not UTF-8 (from a git path) comes out as a visible ``\\xNN``."""
+        return scrub(text.encode("utf-8", "surrogateescape")).decode("utf-8", "backslashreplace")
 
     def verify_user(self):
         """The pwd entry of `verify.user`, or None."""
@@ -370,6 +384,33 @@ class Runner:
         followups.run(self, entry, outcome)
         return outcome
 
+    def publish_later(self, entry, outcome):
+        """True when refs/mergecoord/state can wait for the end of the line: the outcome
+        changed only the status summary (no decision, no task) and more entries wait. A
+        clone sees every decision and task as soon as it exists; the summary of a run of
+        clean merges is published once, when the line is empty (see publish_pending)."""
+        if outcome.status == "escalated" or outcome.decision or entry.kind != "branch":
+            return False
+        return queue.claim_peek(self.central)
+
+    def publish_pending(self):
+        """Publish what `publish_later` held back. A failure is logged and said, like any
+        follow-up step's; the next publication carries the whole state anyway."""
+        if self.unpublished:
+            from . import publish
+
+            self.unpublished = False
+            try:
+                publish.publish(self.central, self.config)
+            except Exception as exc:
+                if recovery.is_stall(exc):
+                    raise
+                import traceback
+
+                self.log_failure(None, traceback.format_exc())
+                self.echo(f"  could not publish refs/mergecoord/state ({exc.__class__.__name__}: {exc}); "
+                          "the next run publishes it")
+
     def describe(self, outcome):
         if outcome.status == "merged":
             how = {"clean": "Clean merge to main",
@@ -380,10 +421,11 @@ class Runner:
                    }.get(outcome.resolved_by, f"Merged ({outcome.resolved_by})")
             return f"✓ {how} ({outcome.commit[:10]})"
         if outcome.status == "escalated":
-            return f"⚠ Escalated to a human: {outcome.detail}"
-        return f"• {outcome.status}: {outcome.detail}"
+            return f"⚠ Escalated to a human: {printable(outcome.detail)}"
+        return f"• {outcome.status}: {printable(outcome.detail)}"
 
     def log_failure(self, entry, text):
         self.central.ensure_state_dir()
+        what = f"{entry.id} {entry.branch}" if entry is not None else "runner"
         with open(self.central.path("logs", "runner.log"), "a") as f:
-            f.write(self.redact(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} {entry.id} {entry.branch}\n{text}\n"))
+            f.write(self.redact(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} {what}\n{text}\n"))
