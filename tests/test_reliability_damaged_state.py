@@ -69,6 +69,7 @@ def test_an_entry_that_was_merging_when_the_queue_broke_is_not_merged_twice(cent
     tree = central.git("rev-parse", f"{tip}^{{tree}}").stdout.strip()
     merge = central.git("commit-tree", tree, "-p", "main", "-p", tip, "-m",
                         "Merge sprint/x\n\nMerge-Id: m-0001\nWorker: Apollo\nResolved-By: clean").stdout.strip()
+    journal.record(repo, entry.id, "landing", landing=merge)   # as the runner does before moving main
     central.git("update-ref", "refs/heads/main", merge)
     (central.state / "queue.json").write_text("[")          # and then the queue broke
 

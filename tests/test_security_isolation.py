@@ -77,7 +77,8 @@ def test_verify_user_runs_verify_as_another_user_who_cannot_read_the_runners_key
         central.set_config(panel_with_key() + "[runner]\nautostart = false\n[verify]\nuser = \"nobody\"\n"
                            f'command = "id -u > {out}/uid; cat /proc/$PPID/environ > {out}/leak 2>&1; '
                            f'cat /proc/1/environ >> {out}/leak 2>&1; env > {out}/env; '
-                           f'setsid sh -c \'echo $$ > {out}/daemon; exec sleep 3600\' & exit 0"\n')
+                           f'setsid sh -c \'echo $$ > {out}/daemon; exec sleep 3600\' & '
+                           f'until [ -s {out}/daemon ]; do sleep 0.1; done"\n')
         make_worker("Apollo").work("sprint/a", {"a.txt": "a\n"})
         proc = subprocess.run([sys.executable, "-m", "mergecoord", "--repo", str(central.path), "start", "--once"],
                               env=dict(os.environ, MC_LLM_CRED=KEY), capture_output=True, text=True, timeout=120)
