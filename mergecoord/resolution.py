@@ -7,12 +7,18 @@ used only when it is confident and every resolved file validates. Nothing here
 moves main: it returns a MergeOutcome for the runner.
 """
 
+import tempfile
+from contextlib import contextmanager
+from dataclasses import replace
 from fnmatch import fnmatchcase
+from itertools import islice
 
 from dulwich.object_store import commit_tree_changes
 from dulwich.objects import Blob
 
 from . import learning, mainline
+
+LOG_LIMIT = 8       # commit messages per side an advocate is shown
 
 
 def conflict_files(store, merge):
@@ -40,13 +46,39 @@ def conflict_files(store, merge):
 def context_for(runner, entry, main, sha, files, base):
     from .panel.hunks import ConflictContext
 
-    ours_worker, ours_message = mainline.last_touch(runner.store, main, base, [f.path for f in files])
+    paths = [f.path for f in files]
+    ours = list(islice(mainline.touches(runner.store, main, base, paths), LOG_LIMIT))
+    ours_worker, ours_message = ours[0] if ours else ("main", "")
     theirs_message = runner.store[sha].message.decode("utf-8", "replace")
+    theirs = [message for _, message in islice(mainline.touches(runner.store, sha, base, paths), LOG_LIMIT)]
     return ConflictContext(
         merge_id=entry.id, branch=entry.branch, ours_worker=ours_worker, theirs_worker=entry.worker,
         ours_message=ours_message, theirs_message=theirs_message, files=tuple(files),
-        lessons=tuple(learning.lessons(runner.central, [f.path for f in files])),
+        lessons=tuple(learning.lessons(runner.central, paths)),
+        ours_log=tuple(message for _, message in ours), theirs_log=tuple(theirs),
     )
+
+
+@contextmanager
+def checkout_for(store, merge, panel):
+    """A checkout of the merge (conflict markers in the conflicted files) in a temp dir,
+    when a panelist runs in one (agent CLIs copy it for each call); "" otherwise."""
+    if not any(getattr(p, "wants_checkout", False) for p in panel):
+        yield ""
+        return
+    from pathlib import Path
+
+    from .verify import checkout_tree
+
+    with tempfile.TemporaryDirectory(prefix="mergecoord-merge-") as temp:
+        directory = Path(temp) / "checkout"
+        directory.mkdir()
+        try:
+            checkout_tree(store, merge.tree, directory)
+        except ValueError:          # a tree we refuse to write out: the agents get the prompt only
+            yield ""
+            return
+        yield str(directory)
 
 
 def resolve(runner, entry, main, sha, merge):
@@ -76,9 +108,11 @@ def resolve(runner, entry, main, sha, merge):
     from .panel.consensus import settle
     from .validate import validate_text
 
-    panel = runner.panel()
-    result = settle(context, panel, threshold=config.threshold, max_rounds=config.max_rounds,
-                    validate=validate_text, weights=runner.panel_weights())
+    panel = runner.panel_for(context)
+    with checkout_for(runner.store, merge, panel) as workdir:
+        result = settle(replace(context, workdir=workdir), panel, threshold=config.threshold,
+                        max_rounds=config.max_rounds, validate=validate_text, weights=runner.panel_weights(),
+                        on_round=lambda number, rounds: runner.discussing(entry, number, rounds))
     outcome.panel = result
     outcome.transcript = result.transcript()
     outcome.rounds = len(result.rounds)

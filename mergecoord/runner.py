@@ -267,6 +267,36 @@ class Runner:
                 raise UserError(f"broken config {self.central.config_path}: {e}") from None
         return self._panel
 
+    def panel_for(self, context):
+        """The panel for one conflict: with `consensus.advocates`, the workers on both sides
+        whose `[workers.NAME] panelist` is set (A's first), then the neutral seats; a
+        neutral seat named like an advocate does not sit as neutral on its own work."""
+        neutral = self.panel()
+        if not self.config.advocates or context.ours_worker == context.theirs_worker:
+            return neutral
+        sides = {side: (worker, self.config.worker_panelists[worker])
+                 for side, worker in (("A", context.ours_worker), ("B", context.theirs_worker))
+                 if worker in self.config.worker_panelists}
+        if not sides:
+            return neutral
+        from .panel.factory import build_advocates
+        from .resources import template
+
+        try:
+            advocates = build_advocates([dict(p) for p in self.config.panel], sides, environ=os.environ,
+                                        prompts_dir=template("prompts"), threshold=self.config.threshold,
+                                        max_rounds=self.config.max_rounds)
+        except ValueError as e:
+            raise UserError(f"broken config {self.central.config_path}: {e}") from None
+        names = {a.name for a in advocates}
+        return advocates + [p for p in neutral if p.name not in names]
+
+    def discussing(self, entry, number, rounds):
+        """The panel starts round `number` of `rounds`: the dashboard shows it."""
+        journal.record(self.central, entry.id, "round", round=number, max_rounds=rounds)
+        self.echo("[Merge Coordinator] " + ("Initiating AI consensus for conflict resolution..." if number == 1
+                                            else f"Round {number} of {rounds} - seeking higher confidence..."))
+
     def panel_weights(self):
         from . import learning
 

@@ -65,6 +65,7 @@ class Round:
     synthesis: Optional[Candidate]           # what the round proposes (may combine files of several candidates)
     confidence: float
     notes: tuple[str, ...] = field(default=())   # e.g. "gpt: rejected, python syntax error line 3"
+    uncounted: tuple[str, ...] = field(default=())   # advocates whose vote for their own side did not count
 
 
 @runtime_checkable
