@@ -99,8 +99,12 @@ def summary(central, config, now=None):
     for e in entries:
         if e.status != queue.MERGING:
             continue
-        current.append({"id": e.id, "branch": e.branch, "worker": e.worker, "kind": e.kind,
-                        "phase": _phase(e, merges.get(e.id, {})), "elapsed": round(now - e.started_at, 1)})
+        record = merges.get(e.id, {})
+        item = {"id": e.id, "branch": e.branch, "worker": e.worker, "kind": e.kind,
+                "phase": _phase(e, record), "elapsed": round(now - e.started_at, 1)}
+        if record.get("status") == "discussing" and isinstance(record.get("round"), int):
+            item.update(round=record["round"], max_rounds=record.get("max_rounds"))
+        current.append(item)
     return {
         "repo": str(central.git_dir),
         "main": config.main,
@@ -111,6 +115,8 @@ def summary(central, config, now=None):
         "workers": sorted(workers),
         "pending_merges": sum(1 for e in entries if e.status == queue.QUEUED),
         "in_discussion": sum(1 for c in current if c["phase"] == "AI discussion"),
+        "discussions": [{"id": c["id"], "branch": c["branch"], "round": c.get("round"),
+                         "max_rounds": c.get("max_rounds")} for c in current if c["phase"] == "AI discussion"],
         "awaiting_human": len(pending_decisions),
         "merging": [{"id": c["id"], "branch": c["branch"], "elapsed": c["elapsed"]} for c in current],
         "current": current,
@@ -135,6 +141,12 @@ def duration(seconds):
     if seconds < 3600:
         return f"{seconds / 60:.1f} min"
     return f"{seconds / 3600:.1f} h"
+
+
+def discussion_line(s):
+    """"m-0007, round 2/3" while a panel sits (the runner takes one merge at a time), else the count."""
+    shown = [f"{d['id']}, round {d['round']}/{d['max_rounds']}" for d in s.get("discussions", []) if d.get("round")]
+    return "; ".join(shown) if shown and len(shown) == s["in_discussion"] else s["in_discussion"]
 
 
 def use_color(stream):
@@ -163,14 +175,15 @@ def render(s, color=False):
         row()
     row("Active Workers:", s["active_workers"])
     row("Pending Merges:", s["pending_merges"])
-    row("In AI Discussion:", s["in_discussion"], "36" if s["in_discussion"] else "")
+    row("In AI Discussion:", discussion_line(s), "36" if s["in_discussion"] else "")
     row("Awaiting Human:", s["awaiting_human"], "1;33" if s["awaiting_human"] else "")
     row()
     rows.append(("Current Activity:", ""))
     if s["current"]:
         for c in s["current"]:
             rows.append((f"> Merging: {c['branch']}", "1"))
-            rows.append((f"  Status: {c['phase']}", ""))
+            rounds = f", round {c['round']}/{c['max_rounds']}" if c.get("round") else ""
+            rows.append((f"  Status: {c['phase']}{rounds}", ""))
             rows.append((f"  Elapsed: {duration(c['elapsed'])}", ""))
     else:
         idle = "paused" if s["paused"] else ("runner active" if s["runner_active"] else "idle")
