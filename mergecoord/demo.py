@@ -2,10 +2,13 @@
 
 A central bare repository and three worker clones (Apollo, Athena, Numa, named as in
 the seed) push with plain git; the installed hooks queue their branches; the runner
-merges them with the built-in panel (no network): clean merges, a structural conflict
-settled by consensus, a semantic conflict escalated and answered, the refactor task,
-the learning record and the dashboard. Everything the story does goes through the same
-code and commands a user runs; `run()` returns what it built so a test can check it.
+merges them: clean merges, a conflict the workers discuss on the panel (Apollo and
+Athena each speaking for their own branch, Numa neutral, the built-in strategies
+recusing) until a synthesis is applied in round 2, a second conflict escalated on a 2-1
+vote and answered, the refactor task, the learning record and the dashboard. The agents
+are scripted stand-ins for the Claude Code, Codex and Gemini CLIs (`demoagents.py`,
+labelled as such), so the story needs no network; everything else goes through the same
+code and commands a user runs. `run()` returns what it built so a test can check it.
 """
 
 import json
@@ -50,17 +53,30 @@ def get_memories(storage, query):
     "README.md": "# Engram\n\nMemory for Tekton's AI workers.\n",
 }
 
-PARALLEL = '''
-    def parallel_search(self, queries, limit=10):
-        """Search several queries at once across the vector databases."""
-        return [self.search(query, limit) for query in queries]
+# Act 1: both rewrote the body of VectorStorage.search(), as in the seed.
+PARALLEL_SEARCH = '''        """Search every vector database in parallel; frequent queries come from a cache."""
+        if query not in self.cache:
+            self.cache[query] = self.pool.map(lambda db: db.search(query, limit), self.databases)
+        return self.cache[query]
 '''
-BATCH = '''
-    def batch_store(self, memories):
-        """Store memories in one batch, compressed."""
-        for memory in memories:
-            self.store(memory)
+BATCHED_SEARCH = '''        """Search in batches; stored vectors are compressed."""
+        self.flush_pending_batch()
+        return [decompress(hit) for hit in self.backend.search(query, limit)]
 '''
+UNIFIED_SEARCH = '''        """Parallel search for reads, batch processing for writes, in one method."""
+        self.flush_pending_batch()
+        if query not in self.cache:
+            hits = self.pool.map(lambda db: db.search(query, limit), self.databases)
+            self.cache[query] = [decompress(hit) for hit in hits]
+        return self.cache[query]
+'''
+SPLIT_SEARCH = PARALLEL_SEARCH + '''
+    def batch_search(self, queries, limit=10):
+        """Search in batches; stored vectors are compressed."""
+        self.flush_pending_batch()
+        return [[decompress(hit) for hit in self.backend.search(query, limit)] for query in queries]
+'''
+PLAIN_SEARCH = "        return self.backend.search(query, limit)\n"
 STREAMING = '''
 
 def stream_memories(storage, query):
@@ -68,20 +84,56 @@ def stream_memories(storage, query):
     for result in storage.search(query):
         yield result
 '''
-CACHED_SEARCH = '''    def search(self, query, limit=10):
-        cache = self.__dict__.setdefault("_cache", {})
-        if (query, limit) not in cache:
-            cache[query, limit] = self.backend.search(query, limit)
-        return cache[query, limit]
+# Act 2: both rewrote VectorStorage.store().
+PLAIN_STORE = "        self.backend.store(memory)\n"
+CACHED_STORE = PLAIN_STORE + "        self.cache.clear()          # cached searches stay correct\n"
+BATCHED_STORE = '''        self.pending.append(compress(memory))
+        if len(self.pending) >= 64:
+            self.backend.store_batch(self.pending)
+            self.pending = []
 '''
-BATCHED_SEARCH = '''    def search(self, query, limit=10):
-        results = self.backend.search_batch([query], limit, compressed=True)
-        return results[0]
-'''
-PLAIN_SEARCH = '''    def search(self, query, limit=10):
-        return self.backend.search(query, limit)
-'''
+DISCUSSED = "sprint/optimize-memory-storage"      # the branches the panel discusses
+ESCALATED = "sprint/store-batching"
+
+
+def propose(text, confidence, rationale, objections=()):
+    return {"vote": "propose", "hunks": {VECTOR: [text]}, "confidence": confidence, "rationale": rationale,
+            "objections": list(objections)}
+
+
+def endorse(label, confidence, rationale):
+    return {"vote": "endorse", "candidate": label, "confidence": confidence, "rationale": rationale}
+
+
+# What the scripted stand-ins say, per branch, panelist and round (the last one repeats).
+SCRIPT = {
+    DISCUSSED: {
+        "Apollo": [endorse("A", 0.8, "Both optimizations are valuable. Parallel search improves read performance."),
+                   propose(SPLIT_SEARCH, 0.9, "The unified method is three times the original. Too complex? "
+                           "Split it: search() for reads, batch_search() for batches.")],
+        "Athena": [propose(UNIFIED_SEARCH, 0.8, "Batch storage is critical for write performance; my compression "
+                           "reduces storage by 60%. Keep both in one method.",
+                           ["Method complexity increased significantly"]),
+                   propose(SPLIT_SEARCH, 0.9, "The complexity was warranted by the 10x gain, and separate "
+                           "methods keep all of it.")],
+        "Numa": [propose(UNIFIED_SEARCH, 0.85, "Architecture perspective: we need both. Parallel search for "
+                         "reads, batch processing for writes."),
+                 propose(SPLIT_SEARCH, 0.95, "Yes! Separation of concerns: different methods for different "
+                         "use cases.")],
+    },
+    ESCALATED: {
+        "Apollo": [endorse("A", 0.9, "Cached searches must stay correct after every store: clear the cache.")],
+        "Athena": [endorse("B", 0.9, "Batching with compression: 60% less storage, far fewer writes.")],
+        "Numa": [endorse("A", 0.75, "Reads dominate Engram's traffic; correctness of the cache first.")],
+    },
+}
+AGENTS = (  # worker, [[panel]] entry, kind, the stand-in's name: the worker's agent
+    ("Apollo", "claude", "claude-code", "claude"),
+    ("Athena", "codex", "codex", "codex"),
+    ("Numa", "Numa", "gemini", "gemini"),
+)
 RATIONALE = "storage efficiency prioritized over read speed"
+AGENTS_DIR = "scripted-agents"
 
 
 class Sandbox:
@@ -157,7 +209,8 @@ def build(root, echo):
     config = config.replace("[workers]\n", "[workers]\n" + workers, 1)
     # The story drives the runner itself, step by step, instead of a detached one.
     config = config.replace("# autostart = true", "autostart = false", 1)
-    central.config_path.write_text(config)
+    config = config.replace("# advocates = false", "advocates = true", 1)
+    central.config_path.write_text(config + panel_config(install_agents(sandbox.root / AGENTS_DIR)))
     for name in install.SERVER_HOOKS:
         install.install_hook(install.hooks_dir(central.git_dir), name)
 
@@ -180,6 +233,33 @@ def build(root, echo):
         if hooks:
             sandbox.mergecoord("install-hooks", str(sandbox.clone(clone)), "--worker", name, check=False)
     return sandbox, central
+
+
+def install_agents(directory):
+    """The scripted stand-ins (`claude`, `codex`, `gemini`) and their script, in `directory`."""
+    from . import demoagents
+
+    directory.mkdir()
+    source = Path(demoagents.__file__).read_text()
+    for _, _, _, program in AGENTS:
+        path = directory / program
+        path.write_text(f"#!{sys.executable}\n# Scripted stand-in written by 'mergecoord demo': not a model.\n" + source)
+        path.chmod(0o755)
+    (directory / demoagents.SCRIPT).write_text(json.dumps(SCRIPT, indent=1))
+    return directory
+
+
+def panel_config(agents):
+    """The demo's panel: the built-in strategies, Numa neutral, and the agents through which
+    Apollo and Athena speak for their own work (neutral = false: advocates only)."""
+    lines = ["", "# The demo's panel: scripted stand-ins for the agent CLIs (mergecoord/demoagents.py).",
+             "[[panel]]", 'name = "builtin"', 'kind = "builtin"']
+    for worker, entry, kind, program in AGENTS:
+        lines += ["", "[[panel]]", f'name = "{entry}"', f'kind = "{kind}"', f'program = "{agents / program}"',
+                  "timeout = 30", f"neutral = {'true' if entry == worker else 'false'}"]
+    for worker, entry, _, _ in AGENTS:
+        lines += ["", f"[workers.{worker}]", f'panelist = "{entry}"']
+    return "\n".join(lines) + "\n"
 
 
 class Story:
@@ -215,33 +295,50 @@ class Story:
         self.heading("T+0: Workers Complete Their Tasks")
         s = self.sandbox
         vector = INITIAL[VECTOR]
-        s.commit_and_push("Tekton-worker1", WORKERS[0][3], {VECTOR: vector + PARALLEL},
-                          "Optimized vector search with parallel processing\n\nREADY_TO_MERGE")
-        s.commit_and_push("Tekton-worker2", WORKERS[1][3], {VECTOR: vector + BATCH},
-                          "Optimized memory storage with batch operations\n\nREADY_TO_MERGE")
+        s.commit_and_push("Tekton-worker1", WORKERS[0][3], {VECTOR: vector.replace(PLAIN_SEARCH, PARALLEL_SEARCH)},
+                          "Optimized vector search with parallel processing\n\n"
+                          "Searches every vector database in parallel and caches frequent queries.\n\n"
+                          "READY_TO_MERGE")
+        s.commit_and_push("Tekton-worker2", WORKERS[1][3], {VECTOR: vector.replace(PLAIN_SEARCH, BATCHED_SEARCH)},
+                          "Optimized memory storage with batch operations\n\n"
+                          "Flushes pending writes in batches and compresses stored vectors (60% smaller).\n\n"
+                          "READY_TO_MERGE")
         s.commit_and_push("Tekton-worker3", WORKERS[2][3], {ENDPOINTS: INITIAL[ENDPOINTS] + STREAMING},
                           "Optimized API with streaming responses\n\nREADY_TO_MERGE")
         self.heading("T+30s: Merge Coordinator Detects Ready Branches")
+        self.echo("The panel: Apollo and Athena each speak for their own branch, Numa is neutral, and the")
+        self.echo("built-in strategies recuse themselves from judgement calls. The agents are SCRIPTED")
+        self.echo("stand-ins for the Claude Code (Apollo), Codex (Athena) and Gemini (Numa) CLIs: they print")
+        self.echo(f"those tools' documented output, with lines written for this story ({AGENTS_DIR}/).")
+        self.echo("")
         processed = self.run_queue()
         self.result["act1"] = [(e.id, o.status, o.resolved_by) for e, o in processed]
-        structural = next((e.id for e, o in processed if o.resolved_by == "consensus"), None)
-        if structural:
-            self.heading(f"The panel's discussion of {structural} (mergecoord show {structural})")
-            from .state import transcripts
+        discussed = next((e.id for e, o in processed if o.resolved_by == "consensus"), None)
+        if discussed:
+            self.show_transcript(discussed)
 
-            for line in transcripts.load(self.central, structural).rstrip().splitlines():
-                self.echo(line)
+    def show_transcript(self, merge_id):
+        from .state import transcripts
+        from .untrusted import printable
+
+        self.heading(f"[Team Chat] the panel's discussion of {merge_id} (mergecoord show {merge_id})")
+        for line in transcripts.load(self.central, merge_id).rstrip().splitlines():
+            self.echo(printable(line))
 
     def act_escalation(self):
-        self.heading("Human Escalation Scenario: both rewrote VectorStorage.search()")
+        self.heading("Human Escalation Scenario: both rewrote VectorStorage.store()")
         s = self.sandbox
         current = s.read_main(VECTOR)
-        s.commit_and_push("Tekton-worker1", "sprint/search-caching",
-                          {VECTOR: current.replace(PLAIN_SEARCH, CACHED_SEARCH)},
-                          "Parallel search with intelligent caching\n\nREADY_TO_MERGE")
-        s.commit_and_push("Tekton-worker2", "sprint/search-batching",
-                          {VECTOR: current.replace(PLAIN_SEARCH, BATCHED_SEARCH)},
-                          "Batch operations with compression\n\nREADY_TO_MERGE")
+        s.commit_and_push("Tekton-worker1", "sprint/store-caching",
+                          {VECTOR: current.replace(PLAIN_STORE, CACHED_STORE)},
+                          "Parallel search with intelligent caching\n\n"
+                          "Every store clears the search cache, so cached results stay correct.\n\n"
+                          "READY_TO_MERGE")
+        s.commit_and_push("Tekton-worker2", ESCALATED,
+                          {VECTOR: current.replace(PLAIN_STORE, BATCHED_STORE)},
+                          "Batch operations with compression\n\n"
+                          "Stores go to the backend in compressed batches of 64.\n\n"
+                          "READY_TO_MERGE")
         processed = self.run_queue()
         self.result["act2"] = [(e.id, o.status, o.resolved_by) for e, o in processed]
         escalated = [(e, o) for e, o in processed if o.status == "escalated"]
@@ -249,6 +346,7 @@ class Story:
             self.echo("(nothing was escalated)")
             return
         entry, outcome = escalated[0]
+        self.show_transcript(entry.id)
         decision = outcome.decision
         self.result["decision"] = decision
         if not decision or "decide" not in self._commands():
