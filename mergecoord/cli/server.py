@@ -163,8 +163,10 @@ def show(ctx, merge_id, as_json):
     for step in record["history"]:
         click.echo(f"  {time.strftime('%H:%M:%S', time.localtime(step['time']))}  {step['event']}")
     if text:
+        from ..untrusted import printable
+
         click.echo("")
-        click.echo(text.rstrip())
+        click.echo(printable(text.rstrip(), multiline=True))     # panelists wrote much of it
 
 
 @cli.command()

@@ -90,11 +90,12 @@ class CommandPanelist:
             return abstain(self.name, f"timed out after {self.timeout:g}s", error=True)
         if result.overflowed:
             return abstain(self.name, f"printed more than {MAX_OUTPUT >> 20} MiB", error=True)
+        try:
+            text = answer_text(self.preset, result.stdout)
+        except AgentError as exc:        # the tool said what went wrong: that is the reason to show
+            exited = f"exited with {result.returncode}: " if result.returncode != 0 else ""
+            return abstain(self.name, self.redact(exited + str(exc)), error=True)
         if result.returncode != 0:
             return abstain(self.name, self.redact(f"exited with {result.returncode}: {result.last_error_line()}"),
                            error=True)
-        try:
-            text = answer_text(self.preset, result.stdout)
-        except AgentError as exc:
-            return abstain(self.name, self.redact(str(exc)), error=True)
         return parse_answer(self.name, text, context, history).redacted(self.redact)

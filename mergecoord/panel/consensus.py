@@ -37,13 +37,13 @@ from typing import Callable, Mapping, Optional, Sequence
 
 from ..validate import validate_text
 from .hunks import ConflictContext
-from .resolver import Candidate, Proposal, Resolver, Round, abstain
+from .resolver import Candidate, Proposal, Resolver, Round, abstain, clamp
+from .transcript import header, one_line, render
 
 __all__ = ["PanelOutcome", "Round", "Candidate", "Proposal", "Vote", "settle"]
 
 Validator = Callable[[str, str], Optional[str]]
 Progress = Callable[[int, int], None]
-UNCOUNTED = "not counted: a vote for its own side needs a neutral panelist or the synthesis to agree"
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ class PanelOutcome:
     advocates: Mapping[str, str] = field(default_factory=dict)     # panelist -> the side it speaks for
 
     def transcript(self) -> str:
-        return _transcript(self)
+        return render(self)
 
     def votes(self) -> tuple[Vote, ...]:
         """Every panelist's vote in the last round."""
@@ -87,8 +87,8 @@ class PanelOutcome:
             reason = p.rationale or p.error or ""
             if label == "abstain" and not p.abstained:
                 reason = next((n.split(": ", 1)[-1] for n in last.notes if n.startswith(p.panelist + ":")), reason)
-            out.append(Vote(p.panelist, label, _clamp(p.confidence) if label != "abstain" else 0.0,
-                            _one_line(reason, 160), self.advocates.get(p.panelist, ""),
+            out.append(Vote(p.panelist, label, clamp(p.confidence) if label != "abstain" else 0.0,
+                            one_line(reason, 160), self.advocates.get(p.panelist, ""),
                             p.panelist not in last.uncounted, p.recused))
         return tuple(out)
 
@@ -136,7 +136,7 @@ def settle(context: ConflictContext, panel: Sequence[Resolver], *, threshold: fl
         candidates=extra,
         winner=last.synthesis.label if resolved else None,
         threshold=threshold,
-        header=_header(context, advocates),
+        header=header(context, advocates),
         advocates=advocates,
     )
 
@@ -218,7 +218,7 @@ def _judge(number: int, proposals: list[Proposal], context: ConflictContext,
         return min(1.0, support / voting) if voting > 0 else 0.0
 
     def strength(p: Proposal) -> float:
-        return weight.get(p.panelist, 1.0) * _clamp(p.confidence)
+        return weight.get(p.panelist, 1.0) * clamp(p.confidence)
 
     counts = _advocacy(valid, paths, advocates or {}, labels.sides, strength)
     uncounted = tuple(p.panelist for p in valid if not all(counts(p, path) for path in paths))
@@ -291,13 +291,6 @@ def _advocacy(valid: list[Proposal], paths: list[str], advocates: Mapping[str, s
     return counts
 
 
-def _clamp(value: float) -> float:
-    try:
-        return max(0.0, min(1.0, float(value)))
-    except (TypeError, ValueError):
-        return 0.0
-
-
 def _problem(p: Proposal, paths: list[str], validate: Validator) -> Optional[str]:
     for path in paths:
         if path not in p.resolutions:
@@ -310,7 +303,7 @@ def _problem(p: Proposal, paths: list[str], validate: Validator) -> Optional[str
 
 def _same_answers(a: Round, b: Round) -> bool:
     def sig(r: Round) -> list:
-        return [(p.panelist, None if p.abstained else _key(p.resolutions), round(_clamp(p.confidence), 3))
+        return [(p.panelist, None if p.abstained else _key(p.resolutions), round(clamp(p.confidence), 3))
                 for p in r.proposals]
     return sig(a) == sig(b)
 
@@ -337,79 +330,3 @@ def _comment(r: Round, resolved: bool, threshold: float, rounds: int) -> str:
         return f"Panel split ({votes}); best confidence {r.confidence:.0%} below threshold {threshold:.0%}"
     return (f"Only {', '.join(r.candidates[0].supporters)} backed {r.candidates[0].label}; "
             f"confidence {r.confidence:.0%} below threshold {threshold:.0%} after {rounds} round(s)")
-
-
-def _header(context: ConflictContext, advocates: Optional[Mapping[str, str]] = None) -> tuple[str, ...]:
-    lines = []
-    for f in context.files:
-        n = len(f.hunks)
-        lines.append(f"File: {f.path} ({f.language}, {n} hunk{'s' if n != 1 else ''})")
-    first = lambda message: (message.strip().splitlines() or [""])[0]
-    lines.append(f"{context.ours_worker} (main): {first(context.ours_message)}")
-    lines.append(f"{context.theirs_worker} ({context.branch}): {first(context.theirs_message)}")
-    if advocates:
-        where = {"A": "main", "B": context.branch}
-        lines.append("Advocates: " + ", ".join(f"{name} speaks for {side} ({where[side]})"
-                                               for name, side in sorted(advocates.items(), key=lambda kv: kv[1])))
-    return tuple(lines)
-
-
-def _one_line(text: str, limit: int = 300) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[:limit - 1] + "…"
-
-
-def _transcript(outcome: PanelOutcome) -> str:
-    out: list[str] = []
-    previous: Optional[Round] = None
-    for r in outcome.rounds:
-        out.append(f"[Team Chat] MERGE CONFLICT RESOLUTION - Round {r.number}")
-        out.append("")
-        if previous is None:
-            out.extend(outcome.header)
-        else:
-            if previous.synthesis is not None:
-                out.append(f"Previous proposal: {previous.synthesis.label} "
-                           f"({previous.confidence:.0%}, backed by {', '.join(previous.synthesis.supporters)})")
-            else:
-                out.append("Previous proposal: none")
-            concerns = [f"{p.panelist}: {o}" for p in previous.proposals for o in p.objections] + list(previous.notes)
-            for concern in concerns:
-                out.append(f"Concern: {_one_line(concern)}")
-        out.append("")
-        labels = {}
-        for c in r.candidates:
-            for name in c.supporters:
-                labels[name] = c.label
-        for p in r.proposals:
-            if p.abstained:
-                kind = "recuses" if p.recused else "abstains"
-                out.append(f"[{p.panelist}]: {kind}: {_one_line(p.rationale or p.error or '')}")
-                continue
-            label = labels.get(p.panelist)
-            if label is None:
-                note = next((n for n in r.notes if n.startswith(p.panelist + ":")), "rejected")
-                out.append(f"[{p.panelist}]: proposal {_one_line(note.split(': ', 1)[-1])}")
-                continue
-            verb = f"endorses {label}" if p.endorses == label else f"proposes {label}"
-            out.append(f"[{p.panelist}]: {verb} ({_clamp(p.confidence):.0%}): {_one_line(p.rationale)}".rstrip(": "))
-            for objection in p.objections:
-                out.append(f"    objection: {_one_line(objection)}")
-            if p.panelist in r.uncounted:
-                out.append(f"    {UNCOUNTED}")
-        if r.synthesis is not None:
-            out.append(f"[Synthesis]: {r.synthesis.label}, backed by {', '.join(r.synthesis.supporters)}")
-        else:
-            out.append("[Synthesis]: nothing valid on the table")
-        status = "above threshold" if r.confidence >= outcome.threshold and r.synthesis else "below threshold"
-        out.append("")
-        out.append(f"Confidence: {r.confidence:.0%} ({status})")
-        out.append("")
-        previous = r
-    if outcome.resolved:
-        out.append(f"✓ Applying AI consensus merge ({outcome.winner}, {len(outcome.rounds)} round(s))")
-    else:
-        out.append(f"✗ AI consensus not reached after {len(outcome.rounds)} round(s): escalating to a human")
-        out.append(f"AI Vote: {', '.join(f'{k} {v}' for k, v in outcome.tally.items()) or 'none'}")
-        out.append(f'AI Comment: "{outcome.comment}"')
-    return "\n".join(out) + "\n"

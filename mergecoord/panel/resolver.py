@@ -75,3 +75,11 @@ class Resolver(Protocol):
     name: str
 
     def propose(self, context: ConflictContext, history: tuple[Round, ...]) -> Proposal: ...
+
+
+def clamp(value: float) -> float:
+    """A stated confidence as a number in 0..1 (anything else is 0)."""
+    try:
+        return max(0.0, min(1.0, float(value)))
+    except (TypeError, ValueError):
+        return 0.0
