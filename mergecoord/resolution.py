@@ -62,7 +62,8 @@ def context_for(runner, entry, main, sha, files, base):
 @contextmanager
 def checkout_for(store, merge, panel):
     """A checkout of the merge (conflict markers in the conflicted files) in a temp dir,
-    when a panelist runs in one (agent CLIs copy it for each call); "" otherwise."""
+    its files read-only, when a panelist runs in one (agent CLIs link it into a directory
+    of their own for each call); "" otherwise."""
     if not any(getattr(p, "wants_checkout", False) for p in panel):
         yield ""
         return
@@ -78,7 +79,21 @@ def checkout_for(store, merge, panel):
         except ValueError:          # a tree we refuse to write out: the agents get the prompt only
             yield ""
             return
+        _read_only(directory)
         yield str(directory)
+
+
+def _read_only(directory):
+    # The panelists' checkouts share these files (hard links): nobody writes through them.
+    import os
+    import stat
+
+    for root, _dirs, files in os.walk(directory):
+        for name in files:
+            path = os.path.join(root, name)
+            mode = os.lstat(path).st_mode
+            if stat.S_ISREG(mode):
+                os.chmod(path, mode & ~0o222)
 
 
 def resolve(runner, entry, main, sha, merge):

@@ -101,6 +101,7 @@ def main():
     record = {"tool": TOOL, "argv": sys.argv[1:], "cwd": os.getcwd(), "env": dict(os.environ),
               "prompt": prompt, "who": who, "round": number, "pid": os.getpid(),
               "files": sorted(os.path.relpath(os.path.join(d, f)) for d, _, fs in os.walk(".") for f in fs)}
+    record["modes"] = {path: oct(os.lstat(path).st_mode & 0o777) for path in record["files"]}
     for path in record["files"]:
         if path.endswith(".py"):
             with open(path, encoding="utf-8") as f:
@@ -110,6 +111,10 @@ def main():
     with open(SCRIPT, encoding="utf-8") as f:
         steps = json.load(f).get(who) or [{"answer": {"vote": "abstain", "rationale": "no script"}}]
     step = steps[min(number, len(steps)) - 1]
+    if step.get("scribble"):            # what an agent leaves in its checkout must stay there
+        os.remove("README.md")
+        with open("scribble.txt", "w") as f:
+            f.write("notes")
     while step.get("wait_for") and not os.path.exists(step["wait_for"]):
         time.sleep(0.05)
     mode = step.get("mode")

@@ -9,6 +9,7 @@ import sys
 
 import pytest
 
+from mergecoord.child import BASE_ENV
 from standins import (BASE, CLAUDE_KEY, OURS, PATH, RUNNER_SECRET, SPLIT, SPLIT_MAIN, THEIRS, UNIFIED,
                       answer, configure, conflict, ollama_server)
 
@@ -67,12 +68,13 @@ def test_each_preset_runs_its_documented_command_line_in_a_throwaway_checkout(ce
         # A throwaway checkout of the merge: the conflicted file with its markers, never the repository.
         assert call["files"] == ["README.md", PATH], tool
         assert "<<<<<<<" in call["texts"][PATH] and "batch_scan" in call["texts"][PATH]
+        assert call["modes"] == {"README.md": "0o444", PATH: "0o444"}         # shared, so read-only
         assert not call["cwd"].startswith(str(central.path)) and not os.path.exists(call["cwd"])
         assert "Round 1 of 3" in call["prompt"] and "throwaway checkout" in call["prompt"]
         # An allow-listed environment: the runner's other secrets never reach an agent.
         assert RUNNER_SECRET not in json.dumps(call["env"]), tool
-        assert set(call["env"]) <= {"PATH", "HOME", "USER", "LOGNAME", "LANG", "LC_ALL", "LC_CTYPE", "TZ",
-                                    "TMPDIR", "TERM", "NO_COLOR", "ANTHROPIC_API_KEY"}, tool
+        assert set(call["env"]) <= set(BASE_ENV) | {"TERM", "NO_COLOR", "ANTHROPIC_API_KEY"}, tool
+        assert {"PATH", "HOME"} <= set(call["env"])
         assert call["env"]["TERM"] == "dumb"
     assert calls["claude"]["env"]["ANTHROPIC_API_KEY"] == CLAUDE_KEY
     assert all("ANTHROPIC_API_KEY" not in c["env"] for t, c in calls.items() if t != "claude")
@@ -89,7 +91,7 @@ def test_each_preset_runs_its_documented_command_line_in_a_throwaway_checkout(ce
 def test_a_three_round_discussion_converges_in_round_two(central, make_worker, agents):
     agents.script({
         "claude": [{"answer": answer(UNIFIED, 0.8, "one method for both", path=PATH,
-                                     objections=["two methods duplicate the shard walk"])},
+                                     objections=["two methods duplicate the shard walk"]), "scribble": True},
                    {"answer": answer(SPLIT, 0.9, "separation is cleaner after all", path=PATH)}],
         "codex": [{"answer": answer(SPLIT, 0.9, "split search and batch_search", path=PATH,
                                     objections=["the unified method is too complex"])},
@@ -133,6 +135,8 @@ def test_a_three_round_discussion_converges_in_round_two(central, make_worker, a
     assert "two methods duplicate the shard walk" in second["prompt"]
     history = central.json("show", "m-0002")["history"]
     assert [h["event"] for h in history].count("round") == 2
+    # Each call had a checkout of its own: what claude deleted and wrote in round 1, nobody saw.
+    assert all(call["files"] == ["README.md", PATH] for call in agents.calls())
 
 
 def test_hanging_garbage_and_flooding_agents_abstain_and_the_queue_goes_on(central, make_worker, agents):
