@@ -232,6 +232,15 @@ def install(root, monkeypatch):
     return found
 
 
+KINDS = {"builtin": "builtin", "claude": "claude-code", "codex": "codex", "gemini": "gemini", "aider": "aider"}
+
+
+def panel(*names, **keys):
+    """[[panel]] tables for stand-in tools by name ("claude" has kind claude-code, ...);
+    keys[name] is a string of more TOML lines for that entry."""
+    return "".join(f'\n[[panel]]\nname = "{name}"\nkind = "{KINDS[name]}"\n{keys.get(name, "")}' for name in names)
+
+
 def configure(central, panel, consensus="", workers=""):
     text = (central.state / "config.toml").read_text()
     text = text.replace("[consensus]\n", "[consensus]\n" + consensus, 1)

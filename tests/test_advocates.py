@@ -12,7 +12,7 @@ from decide_story import human_clone, merge_decide
 from mergecoord.panel.consensus import settle
 from mergecoord.panel.hunks import ConflictContext, file_conflict
 from mergecoord.panel.resolver import Proposal, abstain
-from standins import BASE, OURS, PATH, SPLIT, SPLIT_MAIN, THEIRS, answer, configure, conflict
+from standins import BASE, OURS, PATH, SPLIT, SPLIT_MAIN, THEIRS, answer, configure, conflict, panel
 
 SECOND = "notes.md"
 NOTES_BASE, NOTES_OURS, NOTES_THEIRS = "# Notes\n\n- one\n", "# Notes\n\n- one (parallel)\n", "# Notes\n\n- one (batched)\n"
@@ -181,15 +181,7 @@ def test_the_dashboard_shows_the_round_while_the_panel_sits(central, make_worker
                    {"answer": answer(SPLIT, 0.9, "split", path=PATH), "wait_for": str(release)}],
         "codex": [{"answer": answer(SPLIT, 0.9, "split", path=PATH)}],
     })
-    configure(central, '''
-        [[panel]]
-        name = "claude"
-        kind = "claude-code"
-
-        [[panel]]
-        name = "codex"
-        kind = "codex"
-        ''')
+    configure(central, panel("claude", "codex"))
     conflict(make_worker)
     runner = subprocess.Popen([sys.executable, "-m", "mergecoord", "--repo", str(central.path), "start", "--once"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

@@ -11,7 +11,7 @@ import pytest
 
 from mergecoord.child import BASE_ENV
 from standins import (BASE, CLAUDE_KEY, OURS, PATH, RUNNER_SECRET, SPLIT, SPLIT_MAIN, THEIRS, UNIFIED,
-                      answer, configure, conflict, ollama_server)
+                      answer, configure, conflict, ollama_server, panel)
 
 def test_each_preset_runs_its_documented_command_line_in_a_throwaway_checkout(central, make_worker, agents):
     agree = answer(SPLIT, 0.95, "split search and batch_search", path=PATH)
@@ -99,23 +99,7 @@ def test_a_three_round_discussion_converges_in_round_two(central, make_worker, a
         "gemini": [{"answer": answer(None, 0.0, "need to see round one first", path=PATH, vote="abstain")},
                    {"answer": answer(None, 0.9, "D keeps both", candidate="D"), "wrap": "fence"}],
     })
-    configure(central, '''
-        [[panel]]
-        name = "builtin"
-        kind = "builtin"
-
-        [[panel]]
-        name = "claude"
-        kind = "claude-code"
-
-        [[panel]]
-        name = "codex"
-        kind = "codex"
-
-        [[panel]]
-        name = "gemini"
-        kind = "gemini"
-        ''')
+    configure(central, panel("builtin", "claude", "codex", "gemini"))
     conflict(make_worker)
     out = central.run_once().stdout
 
@@ -144,24 +128,8 @@ def test_hanging_garbage_and_flooding_agents_abstain_and_the_queue_goes_on(centr
     stdout), one that prints garbage, one that prints 50 MB, one that reports an error."""
     agents.script({"claude": [{"mode": "hang"}], "codex": [{"mode": "garbage"}], "gemini": [{"mode": "flood"}],
                    "aider": [{"mode": "error", "message": "litellm.AuthenticationError: bad key"}]})
-    configure(central, '''
-        [[panel]]
-        name = "claude"
-        kind = "claude-code"
-        timeout = 2
-
-        [[panel]]
-        name = "codex"
-        kind = "codex"
-
-        [[panel]]
-        name = "gemini"
-        kind = "gemini"
-
-        [[panel]]
-        name = "aider"
-        kind = "aider"
-        ''', consensus="max_rounds = 1\n")
+    configure(central, panel("claude", "codex", "gemini", "aider", claude="timeout = 2\n"),
+              consensus="max_rounds = 1\n")
     conflict(make_worker)
     numa = make_worker("Numa")
     numa.work("sprint/readme", {"README.md": "# project\n\nStreaming API.\n"}, "Document streaming")
@@ -188,19 +156,7 @@ def test_hanging_garbage_and_flooding_agents_abstain_and_the_queue_goes_on(centr
 def test_error_envelopes_name_the_tools_own_reason(central, make_worker, agents):
     agents.script({"claude": [{"mode": "error"}], "codex": [{"mode": "error", "message": "stream disconnected"}],
                    "gemini": [{"mode": "error", "message": "Quota exceeded"}]})
-    configure(central, '''
-        [[panel]]
-        name = "claude"
-        kind = "claude-code"
-
-        [[panel]]
-        name = "codex"
-        kind = "codex"
-
-        [[panel]]
-        name = "gemini"
-        kind = "gemini"
-        ''', consensus="max_rounds = 1\n")
+    configure(central, panel("claude", "codex", "gemini"), consensus="max_rounds = 1\n")
     conflict(make_worker)
     central.run_once()
     doc = json.loads(central.mc("decide", "show", "d-0001", "--json", check=True).stdout)
@@ -261,12 +217,7 @@ def test_a_bad_agent_entry_stops_the_runner_with_one_line(central, extra, messag
 
 
 def test_workers_keep_their_email_names_beside_their_settings(central, make_worker, agents):
-    configure(central, '''
-        [[panel]]
-        name = "claude"
-        kind = "claude-code"
-        neutral = false
-        ''', workers='''
+    configure(central, panel("claude", claude="neutral = false\n"), workers='''
         [workers.Apollo]
         panelist = "claude"
         ''')
