@@ -47,15 +47,18 @@ def context_for(runner, entry, main, sha, files, base):
     from .panel.hunks import ConflictContext
 
     paths = [f.path for f in files]
-    ours = list(islice(mainline.touches(runner.store, main, base, paths), LOG_LIMIT))
+    # Only advocates read the sides' histories; the walk costs a few ms a commit, so it is
+    # not taken for a panel that has none.
+    logs = LOG_LIMIT if runner.config.advocates else 0
+    ours = list(islice(mainline.touches(runner.store, main, base, paths), max(logs, 1)))
     ours_worker, ours_message = ours[0] if ours else ("main", "")
     theirs_message = runner.store[sha].message.decode("utf-8", "replace")
-    theirs = [message for _, message in islice(mainline.touches(runner.store, sha, base, paths), LOG_LIMIT)]
+    theirs = [message for _, message in islice(mainline.touches(runner.store, sha, base, paths), logs)]
     return ConflictContext(
         merge_id=entry.id, branch=entry.branch, ours_worker=ours_worker, theirs_worker=entry.worker,
         ours_message=ours_message, theirs_message=theirs_message, files=tuple(files),
         lessons=tuple(learning.lessons(runner.central, paths)),
-        ours_log=tuple(message for _, message in ours), theirs_log=tuple(theirs),
+        ours_log=tuple(message for _, message in ours[:logs]), theirs_log=tuple(theirs),
     )
 
 
@@ -127,7 +130,7 @@ def resolve(runner, entry, main, sha, merge):
     with checkout_for(runner.store, merge, panel) as workdir:
         result = settle(replace(context, workdir=workdir), panel, threshold=config.threshold,
                         max_rounds=config.max_rounds, validate=validate_text, weights=runner.panel_weights(),
-                        on_round=lambda number, rounds: runner.discussing(entry, number, rounds))
+                        on_round=lambda number, rounds: runner.discussing(entry, number, rounds, paths))
     outcome.panel = result
     outcome.transcript = result.transcript()
     outcome.rounds = len(result.rounds)

@@ -201,7 +201,6 @@ class Runner:
                 outcome = MergeOutcome("ready", resolved_by="clean", tree=result.tree, merge=result)
             else:
                 self.echo("✗ CONFLICT in " + ", ".join(c.path for c in result.conflicts))
-                journal.record(self.central, entry.id, "discussing", conflicts=[c.path for c in result.conflicts])
                 outcome = resolution.resolve(self, entry, main, sha, result)
         if outcome.transcript:
             outcome.transcript = self.redact(outcome.transcript)
@@ -291,9 +290,13 @@ class Runner:
         names = {a.name for a in advocates}
         return advocates + [p for p in neutral if p.name not in names]
 
-    def discussing(self, entry, number, rounds):
-        """The panel starts round `number` of `rounds`: the dashboard shows it."""
-        journal.record(self.central, entry.id, "round", round=number, max_rounds=rounds)
+    def discussing(self, entry, number, rounds, conflicts=()):
+        """The panel starts round `number` of `rounds`: the dashboard shows it. The first
+        round is the `discussing` event (one fsynced line, as before there were rounds)."""
+        if number == 1:
+            journal.record(self.central, entry.id, "discussing", conflicts=list(conflicts), round=1, max_rounds=rounds)
+        else:
+            journal.record(self.central, entry.id, "round", round=number, max_rounds=rounds)
         self.echo("[Merge Coordinator] " + ("Initiating AI consensus for conflict resolution..." if number == 1
                                             else f"Round {number} of {rounds} - seeking higher confidence..."))
 

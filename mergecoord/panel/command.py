@@ -70,7 +70,8 @@ class CommandPanelist:
                                     advocate=self.advocate, workspace=True)
         prompt = (system + "\n\n" + user).encode("utf-8")
         on_stdin = self.preset is None or PRESETS[self.preset].prompt_on_stdin
-        with tempfile.TemporaryDirectory(prefix="mergecoord-agent-") as temp:
+        # A helper that escaped the kill may still write there: cleaning up never fails the call.
+        with tempfile.TemporaryDirectory(prefix="mergecoord-agent-", ignore_cleanup_errors=True) as temp:
             checkout = Path(temp) / "checkout"
             try:
                 if context.workdir:
