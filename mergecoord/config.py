@@ -186,7 +186,8 @@ def load(central):
     try:
         from .state.files import atomic_write
 
-        atomic_write(cache, json.dumps({"text": text, "values": values}))
+        if central.may_write():   # a reader who is not the owner leaves nothing behind
+            atomic_write(cache, json.dumps({"text": text, "values": values}))
     except (OSError, TypeError, ValueError):
         pass                      # a cache that cannot be written only costs time
     return Config(**values)
