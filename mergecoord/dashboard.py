@@ -9,6 +9,7 @@ writes state.
 import os
 import time
 
+from .install import server_hook_problems
 from .state import health, journal, queue
 
 ACTIVE_WINDOW = 24 * 3600     # a worker is active if it pushed or merged in the last day
@@ -121,7 +122,7 @@ def summary(central, config, now=None):
         "panel_weights": learning.weights(central, config),
         "pending_decisions": pending_decisions,
         "generated_at": round(now, 3),
-        "warnings": health.notices(central),
+        "warnings": health.notices(central) + server_hook_problems(central.git_dir),
     }
 
 
@@ -157,7 +158,7 @@ def render(s, color=False):
         by = (s.get("pause") or {}).get("by") or "?"
         rows.append((f"PAUSED by {by}: {reason[:60]}", "1;31"))
         row()
-    for warning in s.get("warnings", []):      # damaged state files: a person should look
+    for warning in s.get("warnings", []):      # damaged state, missing hooks: a person should look
         rows.append((f"warning: {warning}", "1;31"))
     if s.get("warnings"):
         row()

@@ -22,6 +22,9 @@ from ..state import journal, pause, queue
 @click.pass_context
 def init(ctx, repo, create):
     """Set up REPO (a bare repository) for mergecoord: config and server hooks."""
+    from .. import gitolite
+    from ..state.files import repair
+
     if create and not repo.exists():
         proc = subprocess.run(["git", "init", "--quiet", "--bare", "--initial-branch=main", str(repo)],
                               capture_output=True, text=True)
@@ -30,15 +33,32 @@ def init(ctx, repo, create):
         click.echo(f"created bare repository {repo}")
     central = locate(repo, need_init=False)
     ctx.find_root().obj["central"] = central
+    central.require_writer()
     central.ensure_state_dir()
-    stamp = central.file("initialised")      # pushes before this are not mergecoord's to adopt
-    if not os.path.exists(stamp):
-        open(stamp, "a").close()
+    # The stamp says from when pushes are mergecoord's to adopt; the lock files exist
+    # from the start so that a reader (who may not write here) never creates one.
+    for name in ("initialised", "state.lock", "runner.lock"):
+        if not os.path.exists(central.file(name)):
+            open(central.file(name), "a").close()
     if central.config_path.exists():
         click.echo(f"kept {central.config_path}")
     else:
         central.config_path.write_text(template("mergecoord.toml").read_text())
         click.echo(f"wrote {central.config_path}")
+    changed = repair(central.state_root, central.share(), os.stat(central.root).st_gid)
+    if changed:
+        click.echo(f"shared {changed} file(s) under {central.state_dir} with the repository's group "
+                   "(core.sharedRepository)")
+    if gitolite.manages(central.root):
+        click.echo(f"gitolite manages the hooks of {central.git_dir}: mergecoord's go in as its "
+                   "repo-specific hooks")
+        active, lines = gitolite.setup(central.root, install.install_hook)
+        for line in lines:
+            click.echo(line)
+        if not active:
+            raise UserError(f"mergecoord's hooks are not active on {central.git_dir} yet (see above)")
+        click.echo(f"mergecoord is set up on {central.git_dir}")
+        return
     directory = install.hooks_dir(central.git_dir)
     for name in install.SERVER_HOOKS:
         status = install.install_hook(directory, name)
@@ -55,7 +75,7 @@ def start(ctx, once):
     from .. import dashboard
     from ..runner import Runner
 
-    central, config = central_of(ctx), config_of(ctx)
+    central, config = central_of(ctx, write=True), config_of(ctx)
     runner = Runner(central, config, echo=lambda line: click.echo(line))
     if once:
         began = time.monotonic()
