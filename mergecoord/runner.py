@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from dulwich.file import FileLocked
 from dulwich.repo import Repo
 
-from . import events, mainline, notify, recovery, resolution
+from . import events, mainline, notify, recovery, resolution, wake
 from .errors import UserError
 from .merge import merge_commits
 from .state import journal, pause, queue, transcripts
@@ -103,11 +103,24 @@ class Runner:
     def serve(self, once, should_stop):
         """The loop of `run`, under the runner lock."""
         self.recover()
+        # Serving, the runner sleeps on the wake FIFO: a push that queues wakes it at once.
+        self.alarm = None if once else wake.Alarm(self.central)
+        try:
+            return self.serve_queue(once, should_stop)
+        finally:
+            if self.alarm is not None:
+                self.alarm.close()
+
+    def idle(self):
+        """Wait for the next look at the queue: a poll interval, or less when woken."""
+        self.alarm.wait(self.config.poll_interval)
+
+    def serve_queue(self, once, should_stop):
         while not should_stop():
             if self.is_paused():
                 if once:
                     break
-                time.sleep(self.config.poll_interval)
+                self.idle()
                 continue
             entry = queue.claim(self.central)
             if entry is not None:
@@ -122,7 +135,7 @@ class Runner:
                 if queue.claim_peek(self.central) and self.lock.acquire(blocking=False):
                     continue
                 return self.processed
-            time.sleep(self.config.poll_interval)
+            self.idle()
         return self.processed
 
     def recover(self):

@@ -72,7 +72,9 @@ def init(ctx, repo, create):
 @click.pass_context
 def start(ctx, once):
     """Run the merge runner (in the foreground)."""
-    from .. import dashboard
+    import signal
+
+    from .. import dashboard, wake
     from ..runner import Runner
 
     central, config = central_of(ctx, write=True), config_of(ctx)
@@ -99,10 +101,22 @@ def start(ctx, once):
                 click.echo(line)
         return
     click.echo(f"mergecoord runner on {central.git_dir} (Ctrl-C to stop)")
+    stopping = []
+
+    def on_term(signum, frame):
+        # systemctl stop: finish the entry in hand, then leave. The wake-up cuts the
+        # wait for the next poll short; a runner still waiting for the lock just goes.
+        stopping.append(signum)
+        if not runner.lock.held:
+            raise KeyboardInterrupt
+        wake.wake(central)
+
+    signal.signal(signal.SIGTERM, on_term)
     try:
-        runner.run(once=False, wait=True)
+        runner.run(once=False, wait=True, should_stop=lambda: bool(stopping))
     except KeyboardInterrupt:
-        click.echo("stopped")
+        pass
+    click.echo("stopped")
 
 
 def queue_rows(central):
