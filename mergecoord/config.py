@@ -39,13 +39,14 @@ SCHEMA = {
     "notify": {
         "webhook": ("", str),
         "timeout": (5, (int, float)),
+        "format": ("json", str),
     },
 }
 
 
 def _field(section, key):
     renames = {("verify", "command"): "verify_command", ("verify", "timeout"): "verify_timeout",
-               ("notify", "timeout"): "notify_timeout"}
+               ("notify", "timeout"): "notify_timeout", ("notify", "format"): "notify_format"}
     return renames.get((section, key), key)
 
 
@@ -138,6 +139,10 @@ def _values(text, source):
     threshold = values.get("threshold", 0.85)
     if not 0 < threshold <= 1:
         raise UserError(f"broken config {source}: consensus.threshold must be in (0, 1]")
+    from .webhooks import FORMATS
+
+    if values.get("notify_format", "json") not in FORMATS:
+        raise UserError(f"broken config {source}: notify.format must be one of {', '.join(FORMATS)}")
     if values.get("max_rounds", 3) < 1:
         raise UserError(f"broken config {source}: consensus.max_rounds must be at least 1")
     return values
