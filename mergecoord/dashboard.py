@@ -138,8 +138,22 @@ def duration(seconds):
     return f"{seconds / 3600:.1f} h"
 
 
-def use_color(stream):
-    return not os.environ.get("NO_COLOR") and hasattr(stream, "isatty") and stream.isatty()
+def use_color(stream, environ=None):
+    """Whether to colour what goes to `stream`: never with NO_COLOR set and not empty
+    (no-color.org), always with FORCE_COLOR set and not empty, never on TERM=dumb,
+    else on a terminal."""
+    env = os.environ if environ is None else environ
+    if env.get("NO_COLOR"):
+        return False
+    if env.get("FORCE_COLOR"):
+        return True
+    return can_redraw(stream, env)
+
+
+def can_redraw(stream, environ=None):
+    """Whether `stream` is a terminal that understands escape sequences (not TERM=dumb)."""
+    env = os.environ if environ is None else environ
+    return env.get("TERM") != "dumb" and hasattr(stream, "isatty") and stream.isatty()
 
 
 def render(s, color=False):

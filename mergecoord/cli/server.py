@@ -214,14 +214,16 @@ def status(ctx, as_json, watch, interval, count):
     from .. import dashboard
 
     central, config = central_of(ctx), config_of(ctx)
+    colour = dashboard.use_color(sys.stdout)
+    keep = True if colour else None        # click drops escapes off a terminal unless told to keep them
     if not watch:
         summary = dashboard.summary(central, config)
         if as_json:
             echo_json(summary)
         else:
-            click.echo(dashboard.render(summary, color=dashboard.use_color(sys.stdout)))
+            click.echo(dashboard.render(summary, color=colour), color=keep)
         return
-    tty = sys.stdout.isatty()
+    tty = dashboard.can_redraw(sys.stdout)
     if tty and not as_json:
         click.echo("\x1b[2J", nl=False)
     shown = 0
@@ -231,12 +233,12 @@ def status(ctx, as_json, watch, interval, count):
             if as_json:
                 click.echo(json.dumps(summary, sort_keys=True))          # one document per line
             else:
-                frame = dashboard.render(summary, color=dashboard.use_color(sys.stdout))
+                frame = dashboard.render(summary, color=colour)
                 stamp = time.strftime("%H:%M:%S")
                 if tty:      # home, draw, clear what is left of a longer previous frame
-                    click.echo("\x1b[H" + frame + f"\n{stamp}  (Ctrl-C to stop)\x1b[J", nl=False)
+                    click.echo("\x1b[H" + frame + f"\n{stamp}  (Ctrl-C to stop)\x1b[J", nl=False, color=keep)
                 else:
-                    click.echo(f"{frame}\n{stamp}\n")
+                    click.echo(f"{frame}\n{stamp}\n", color=keep)
             shown += 1
             if count and shown >= count:
                 break
