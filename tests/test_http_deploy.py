@@ -4,6 +4,7 @@ each with the project's own configuration snippet, basic auth for alice (a decid
 bob (not one). The web server's user owns the repository and runs the hooks and the
 runner, as www-data does."""
 
+import base64
 import json
 import os
 import shutil
@@ -43,6 +44,12 @@ def served(request):
             assert 'deciders = ["alice"]' in text
             subprocess.run(as_user(server.user, ["tee", str(config)]), input=text, text=True, env=env,
                            check=True, capture_output=True)
+            # A hook of the administrator's, chained before ours: it records the environment
+            # the web server gives the hooks (and so the runner they start).
+            legacy = repo / "hooks" / "post-receive.legacy"
+            subprocess.run(as_user(server.user, ["tee", str(legacy)]), text=True, env=env, check=True,
+                           capture_output=True, input=f"#!/bin/sh\nenv > {repo}/hook-env.txt\n")
+            subprocess.run(as_user(server.user, ["chmod", "755", str(legacy)]), check=True)
             yield server, repo
     finally:
         shutil.rmtree(repos, ignore_errors=True)
@@ -128,6 +135,13 @@ def test_smart_http_queues_lets_a_decider_answer_and_refuses_a_non_decider(serve
     pulled = git("pull", "--no-rebase", "origin", cwd=bob)
     assert "[Apollo Inbox] New refactor task t-0001:" in pulled.stdout + pulled.stderr
     assert "search.py" in pulled.stdout + pulled.stderr
+
+    # The hooks (and the runner they start) learn who pushed, never the password.
+    hook_env = (repo / "hook-env.txt").read_text()
+    assert "REMOTE_USER=alice" in hook_env or "REMOTE_USER=bob" in hook_env
+    for login, password in USERS.items():
+        token = base64.b64encode(f"{login}:{password}".encode()).decode()
+        assert password not in hook_env and token not in hook_env
 
     # Everything the hooks and runner wrote belongs to the server's user.
     strangers = [p for p in (repo / "mergecoord").rglob("*") if p.lstat().st_uid != server.user.uid]
