@@ -36,18 +36,24 @@ class Alarm:
 
     def __init__(self, central):
         path = central.file(NAME)
-        try:
-            if not stat.S_ISFIFO(os.lstat(path).st_mode):
-                os.unlink(path)
-        except FileNotFoundError:
-            pass
-        try:
-            os.mkfifo(path, 0o666)           # the umask (core.sharedRepository) decides
-        except FileExistsError:
-            pass
-        # Read and write: while the runner itself holds a writing end, the FIFO never
-        # reads as end-of-file between two hooks' writes (select would spin).
-        self.fd = os.open(path, os.O_RDWR | os.O_NONBLOCK)
+        for attempt in range(3):         # someone may remove it between the two steps
+            try:
+                if not stat.S_ISFIFO(os.lstat(path).st_mode):
+                    os.unlink(path)
+            except FileNotFoundError:
+                pass
+            try:
+                os.mkfifo(path, 0o666)       # the umask (core.sharedRepository) decides
+            except FileExistsError:
+                pass
+            try:
+                # Read and write: while the runner itself holds a writing end, the FIFO
+                # never reads as end-of-file between two hooks' writes (select would spin).
+                self.fd = os.open(path, os.O_RDWR | os.O_NONBLOCK)
+                return
+            except FileNotFoundError:
+                if attempt == 2:
+                    raise
 
     def wait(self, timeout):
         """Sleep up to `timeout` seconds, or until woken; True when woken."""
