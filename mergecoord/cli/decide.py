@@ -90,6 +90,8 @@ def decide(ctx, words, rationale, file_choices, as_json, with_diff, remote, repo
 
     def answering():
         source = source_for(repo_arg, remote)
+        if source.where == "local":
+            source.central.require_writer()      # before a human types an answer, not after
         if as_name:
             source.speak_for(as_name.strip())
         return source
