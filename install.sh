@@ -11,6 +11,12 @@ if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null
     echo "install.sh: mergecoord needs Python 3.10 or newer (set PYTHON=/path/to/python3)" >&2
     exit 1
 fi
+# git computes every merge with `git merge-tree --write-tree`, which arrived in git 2.38.
+git_version=$(git --version 2>/dev/null || true)
+if ! printf '%s\n' "$git_version" | awk '{ split($3, v, "."); exit !(v[1] > 2 || (v[1] == 2 && v[2] >= 38)) }'; then
+    echo "install.sh: mergecoord needs git 2.38 or newer; found: ${git_version:-no git on PATH}" >&2
+    exit 1
+fi
 # An interpreter is known by its installation prefix and version (a venv's python
 # reports the interpreter it was made from). A .venv made by another interpreter
 # is rebuilt when PYTHON names a different one, or when its own no longer runs
