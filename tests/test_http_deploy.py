@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from conftest import git
-from webserver import ROOT, WebServer, as_user, problem
+from webserver import ROOT, WebServer, as_user, problem, snippet
 
 USERS = {"alice": "alice-secret", "bob": "bob-secret"}
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
@@ -146,3 +146,16 @@ def test_smart_http_queues_lets_a_decider_answer_and_refuses_a_non_decider(serve
     # Everything the hooks and runner wrote belongs to the server's user.
     strangers = [p for p in (repo / "mergecoord").rglob("*") if p.lstat().st_uid != server.user.uid]
     assert strangers == []
+
+
+def directives(text):
+    """The configuration lines of a snippet, without comments and indentation."""
+    return [line.split("#")[0].strip() for line in text.splitlines() if line.split("#")[0].strip()]
+
+
+@pytest.mark.parametrize("kind,fence", [("apache2", "```apache\n"), ("nginx", "```nginx\n")])
+def test_the_readme_shows_the_configurations_this_test_serves(kind, fence):
+    readme = (ROOT / "README.md").read_text()
+    shown = readme.split(fence, 1)[1].split("```", 1)[0]
+    served = snippet(kind, REPOS="/srv/git", HTPASSWD=f"/etc/{kind}/git.htpasswd", FCGIWRAP="/run/fcgiwrap.socket")
+    assert directives(shown) == directives(served)
