@@ -256,7 +256,7 @@ def remove_orphan_temp_files(directory):
     removed = []
     for name in os.listdir(directory):
         stem, sep, pid = name.rpartition(".tmp.")
-        if not sep or not pid.isdigit() or _alive(int(pid)):
+        if not sep or not pid.isdigit() or alive(int(pid)):
             continue
         try:
             os.unlink(os.path.join(directory, name))
@@ -266,7 +266,7 @@ def remove_orphan_temp_files(directory):
     return removed
 
 
-def _alive(pid):
+def alive(pid):
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
