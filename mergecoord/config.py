@@ -40,13 +40,14 @@ SCHEMA = {
     "notify": {
         "webhook": ("", str),
         "timeout": (5, (int, float)),
+        "format": ("json", str),
     },
 }
 
 
 def _field(section, key):
     renames = {("verify", "command"): "verify_command", ("verify", "timeout"): "verify_timeout",
-               ("notify", "timeout"): "notify_timeout"}
+               ("notify", "timeout"): "notify_timeout", ("notify", "format"): "notify_format"}
     return renames.get((section, key), key)
 
 
@@ -139,6 +140,10 @@ def _values(text, source):
     threshold = values.get("threshold", 0.85)
     if not 0 < threshold <= 1:
         raise UserError(f"broken config {source}: consensus.threshold must be in (0, 1]")
+    from .webhooks import FORMATS
+
+    if values.get("notify_format", "json") not in FORMATS:
+        raise UserError(f"broken config {source}: notify.format must be one of {', '.join(FORMATS)}")
     if values.get("max_rounds", 3) < 1:
         raise UserError(f"broken config {source}: consensus.max_rounds must be at least 1")
     kinds = {p.get("name"): p.get("kind") for p in values.get("panel", DEFAULT_PANEL)}
@@ -218,7 +223,8 @@ def load(central):
     try:
         from .state.files import atomic_write
 
-        atomic_write(cache, json.dumps({"text": text, "values": values}))
+        if central.may_write():   # a reader who is not the owner leaves nothing behind
+            atomic_write(cache, json.dumps({"text": text, "values": values}))
     except (OSError, TypeError, ValueError):
         pass                      # a cache that cannot be written only costs time
     return Config(**values)

@@ -9,6 +9,7 @@ writes state.
 import os
 import time
 
+from .install import server_hook_problems
 from .state import health, journal, queue
 
 ACTIVE_WINDOW = 24 * 3600     # a worker is active if it pushed or merged in the last day
@@ -127,7 +128,7 @@ def summary(central, config, now=None):
         "panel_weights": learning.weights(central, config),
         "pending_decisions": pending_decisions,
         "generated_at": round(now, 3),
-        "warnings": health.notices(central),
+        "warnings": health.notices(central) + server_hook_problems(central.git_dir),
     }
 
 
@@ -149,8 +150,22 @@ def discussion_line(s):
     return "; ".join(shown) if shown and len(shown) == s["in_discussion"] else s["in_discussion"]
 
 
-def use_color(stream):
-    return not os.environ.get("NO_COLOR") and hasattr(stream, "isatty") and stream.isatty()
+def use_color(stream, environ=None):
+    """Whether to colour what goes to `stream`: never with NO_COLOR set and not empty
+    (no-color.org), always with FORCE_COLOR set and not empty, never on TERM=dumb,
+    else on a terminal."""
+    env = os.environ if environ is None else environ
+    if env.get("NO_COLOR"):
+        return False
+    if env.get("FORCE_COLOR"):
+        return True
+    return can_redraw(stream, env)
+
+
+def can_redraw(stream, environ=None):
+    """Whether `stream` is a terminal that understands escape sequences (not TERM=dumb)."""
+    env = os.environ if environ is None else environ
+    return env.get("TERM") != "dumb" and hasattr(stream, "isatty") and stream.isatty()
 
 
 def render(s, color=False):
@@ -169,7 +184,7 @@ def render(s, color=False):
         by = (s.get("pause") or {}).get("by") or "?"
         rows.append((f"PAUSED by {by}: {reason[:60]}", "1;31"))
         row()
-    for warning in s.get("warnings", []):      # damaged state files: a person should look
+    for warning in s.get("warnings", []):      # damaged state, missing hooks: a person should look
         rows.append((f"warning: {warning}", "1;31"))
     if s.get("warnings"):
         row()

@@ -116,9 +116,11 @@ def touches(store, head, base, paths, limit=500):
     mergecoord merge stands for its branch (its Worker trailer, the branch tip's message)."""
     from dulwich.object_store import tree_lookup_path
 
+    from .merge import path_bytes
+
     def entry(tree, path):
         try:
-            return tree_lookup_path(store.__getitem__, tree, path.encode())
+            return tree_lookup_path(store.__getitem__, tree, path_bytes(path))
         except KeyError:
             return None
 

@@ -104,11 +104,17 @@ def box(doc):
     return "\n".join(lines)
 
 
+def answered(answer):
+    """`B by alice` (and who typed it, when the owner answered for alice with --as)."""
+    entered = f", entered by {answer['entered_by']}" if answer.get("entered_by") else ""
+    return f"{answer.get('choice')} by {answer.get('decided_by')}{entered}"
+
+
 def listing(doc):
     files = ", ".join(doc.get("files") or [])
     if doc["status"] == "damaged":
         return f"{doc['id']}  damaged   {doc.get('error', '')}"
     answer = doc.get("answer") or {}
-    extra = f"  {answer.get('choice')} by {answer.get('decided_by')}" if answer else ""
+    extra = f"  {answered(answer)}" if answer else ""
     return (f"{doc['id']}  {doc['status']:<10} {doc.get('merge_id', '')}  {doc.get('branch', '')}  "
             f"[{'/'.join(option_letters(doc))}]  {files}{extra}")
