@@ -159,7 +159,11 @@ def pre_receive(central, lines, environ=None):
     except UserError as e:
         return problems + closed_refs(central, relevant, str(e))
     user = server_user(environ)
+    stranger = central.not_writer()
     for old, new, ref in relevant:
+        if ref.startswith(ANSWERS) and stranger:
+            problems.append(f"rejected {ref}: {refusal(central, stranger)}")
+            continue
         if ref.startswith(ANSWERS):
             try:
                 check_answer_push(central, config, old, new, ref, user)
@@ -229,10 +233,21 @@ def record_answers(central, config, lines, environ=None):
     return queued
 
 
+def refusal(central, stranger):
+    """Why a push by another user than the repository's owner records nothing."""
+    owner, me = stranger
+    return (f"{central.root} belongs to {owner} and this push runs as {me}; push as {owner} (over ssh "
+            "or HTTP), or share the repository with a group (git config core.sharedRepository group)")
+
+
 def post_receive(central, lines):
     from . import config as config_mod
     from .state import queue
 
+    stranger = central.not_writer()
+    if stranger:        # its files would be ones the owner's runner cannot write
+        say(f"push accepted but NOT queued: {refusal(central, stranger)}")
+        return False
     config = config_mod.load(central)
     answered = record_answers(central, config, lines)
     updates = []
@@ -246,8 +261,8 @@ def post_receive(central, lines):
             if config.branch_matches(branch):
                 updates.append((branch, new))
     if not updates:
-        if answered and config.autostart:
-            start_after_push(central, config)
+        if answered:
+            hand_over(central, config)
         return answered
     commits = read_commits(central.root, [new for _, new in updates if new != ZERO])
     queued = False
@@ -269,19 +284,29 @@ def post_receive(central, lines):
             entry = queue.withdraw(central, branch, f"{config.marker} removed")
             if entry:
                 say(f"withdrew {branch} ({entry.id}): its tip no longer says {config.marker}")
-    if (queued or answered) and config.autostart:
-        start_after_push(central, config)
+    if queued or answered:
+        hand_over(central, config)
     return queued or answered
 
 
-def start_after_push(central, config):
-    """Start the runner for what this push queued; a failure to start it is said as such
-    (what was queued stays queued, and the next run merges it)."""
+def hand_over(central, config):
+    """The queue changed: wake the serving runner (`mergecoord start`, e.g. the systemd
+    service) at once, or else, with runner.autostart, start a detached one. True when
+    a runner will take it now. A failure to start one is said as such: what was queued
+    stays queued, and the next run merges it."""
+    from . import wake
+
+    if wake.wake(central):
+        return True
+    if not config.autostart:
+        return False
     try:
         start_runner(central, config)
     except Exception:  # never break the push; the entry is safe in the queue
         say(f"queued, but the runner could not be started ({where_logged(central, 'post-receive')}); "
             "'mergecoord start --once' merges the queue")
+        return False
+    return True
 
 
 def start_runner(central, config=None):
@@ -289,16 +314,16 @@ def start_runner(central, config=None):
 
     A runner that is about to exit re-checks the queue after releasing its lock,
     so an entry queued here is never stranded between the two. It starts from an
-    allow-listed environment (`children.for_runner`): the pusher's transport
+    allow-listed environment (`child.runner_environment`): the pusher's transport
     (credentials, GL_*, SSH_*, GIT_*) stays with the push."""
     if central.runner_active():
         return
     import subprocess
 
     from . import config as config_mod
-    from .children import for_runner
+    from .child import runner_environment
 
-    env = for_runner(config or config_mod.load(central))
+    env = runner_environment(config or config_mod.load(central))
     os.makedirs(central.file("logs"), exist_ok=True)
     log = open(central.file("logs", "runner.log"), "ab")
     subprocess.Popen(
@@ -341,6 +366,7 @@ def main(argv=None):
     name = argv[0] if argv else ""
     git_dir = os.environ.get("GIT_DIR", ".")
     central = Central(git_dir)
+    central.share()
     # Ref names are bytes to git; one that is not UTF-8 must not break the hook.
     # Lines end at "\n" only: splitlines() would cut a ref name at U+2028.
     lines = [line for line in sys.stdin.buffer.read().decode("utf-8", "backslashreplace").split("\n") if line]
@@ -353,7 +379,8 @@ def main(argv=None):
     except UserError as e:
         say(f"{e} (push accepted; nothing queued)")
     except OSError as e:
-        if e.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EIO):
+        if e.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EIO, errno.EACCES,
+                           errno.EPERM):
             report_internal_error(central, name)
             return 0
         say(f"could not write {os.path.basename(os.fsdecode(e.filename or 'the state'))}: {e.strerror}; "

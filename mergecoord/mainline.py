@@ -110,6 +110,14 @@ def last_touch(store, head, base, paths, landed=None, limit=500):
     `paths`: whose work is main's side of a conflict. Mergecoord's own merges (`landed`:
     commit hex -> journal record) are named by the worker the journal names; any other
     commit by its author, whatever trailers its message carries."""
+    return next(touches(store, head, base, paths, landed, limit), ("main", ""))
+
+
+def touches(store, head, base, paths, landed=None, limit=500):
+    """(worker, message) of each change to any of `paths` on the first-parent chain from
+    `head` back to `base`, newest first: what each side of a conflict did and why. A
+    merge the journal says mergecoord landed (`landed`) stands for its branch (the worker
+    the journal names, the branch tip's message); trailers are not evidence."""
     from dulwich.object_store import tree_lookup_path
 
     from .merge import path_bytes
@@ -128,7 +136,7 @@ def last_touch(store, head, base, paths, landed=None, limit=500):
             ours = (landed or {}).get(sha.decode())
             if ours is not None and ours.get("worker") and len(commit.parents) > 1:
                 message = store[commit.parents[1]].message
-                return ours["worker"], message.decode("utf-8", "replace")
+                yield ours["worker"], message.decode("utf-8", "replace")
+                continue
             name = commit.author.decode("utf-8", "replace").partition(" <")[0]
-            return name, commit.message.decode("utf-8", "replace")
-    return "main", ""
+            yield name, commit.message.decode("utf-8", "replace")

@@ -4,7 +4,7 @@ The tree is written from a dulwich object store into a fresh temporary directory
 repository, no working tree of ours is touched), the command runs there with a timeout, and
 its output is kept for the transcript. A timed-out command's whole process group is killed.
 The command runs pushed code: it gets only the environment it is given (see
-`children.for_child`), optionally as another user, and never a pipe it could hold open.
+`child.environment`), optionally as another user, and never a pipe it could hold open.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Optional, Sequence, Union
 
-from .children import kill_everything_of, wait_or_kill
+from .child import kill_everything_of, wait_or_kill
 
 MAX_OUTPUT = 64 * 1024       # keep the tail: that is where test runners print the verdict
 

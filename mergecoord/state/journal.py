@@ -12,7 +12,8 @@ from .files import append_line
 # The last event of a merge decides its status; these are the final ones.
 FINAL = {"merged", "conflicted", "escalated", "failed", "withdrawn", "up-to-date", "rejected"}
 # Events that are steps rather than outcomes map to the status they leave a merge in.
-STATUS_OF = {"requeued": "queued", "started": "merging", "retry": "merging", "landing": "merging"}
+STATUS_OF = {"requeued": "queued", "started": "merging", "retry": "merging", "landing": "merging",
+             "round": "discussing"}
 # Events that note something about an outcome (its follow-up steps ran, or failed) and
 # leave its status as it was.
 NOTES = {"followed-up", "follow-up-failed"}
@@ -25,7 +26,8 @@ _NUMBER = (int, float)
 FIELD_TYPES = {"time": _NUMBER, "event": str, "branch": str, "sha": str, "worker": str, "commit": str,
                "resolved_by": str, "detail": str, "decision": str, "kind": str, "reason": str,
                "error": str, "choice": str, "decided_by": str, "tip": str, "landing": str,
-               "follow_error": str, "rounds": int, "follow": int, "confidence": _NUMBER, "conflicts": list}
+               "follow_error": str, "rounds": int, "round": int, "max_rounds": int, "follow": int,
+               "confidence": _NUMBER, "conflicts": list}
 
 
 def _valid(event):
