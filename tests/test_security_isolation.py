@@ -7,7 +7,6 @@ root), and what they print is scrubbed of a key even when encoded. Nor can they 
 runner past its timeout with a daemon that keeps their output open."""
 
 import os
-import pwd
 import shutil
 import signal
 import subprocess
@@ -17,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, git
+import users
+from conftest import git
 from test_conflicts_e2e import BASE, BATCHED, PARALLEL
 
 KEY = "sk-isolation-7f3a9c2e51d04b8e"
@@ -57,24 +57,29 @@ def test_a_runner_started_by_a_push_never_passes_on_the_pushers_transport(centra
         shutil.rmtree(out)
 
 
-def unprivileged():
-    """Popen arguments that run as an unprivileged user (`nobody` when we are root)."""
+def unprivileged(name):
+    """Popen arguments that run as the unprivileged user `name`, made for these tests when
+    we are root (a dedicated account: verify.user kills whatever it left running); {} when
+    we are not root, and so unprivileged already."""
     if os.getuid() != 0:
         return {}
-    try:
-        nobody = pwd.getpwnam("nobody")
-    except KeyError:
-        pytest.skip("no unprivileged user 'nobody' to run as")
-    return {"user": nobody.pw_uid, "group": nobody.pw_gid, "extra_groups": []}
+    problem = users.root_problem()
+    if problem:
+        pytest.skip(problem)
+    user = users.make(name)
+    problem = users.cannot_run_mergecoord(user)
+    if problem:
+        pytest.skip(problem)
+    return {"user": user.uid, "group": user.gid, "extra_groups": []}
 
 
 def test_verify_user_runs_verify_as_another_user_who_cannot_read_the_runners_keys(central, make_worker):
-    as_nobody = unprivileged()
-    if not as_nobody:
+    as_verifier = unprivileged("mcverify")
+    if not as_verifier:
         pytest.skip("verify.user needs a runner running as root")
     out = shared_dir()
     try:
-        central.set_config(panel_with_key() + "[runner]\nautostart = false\n[verify]\nuser = \"nobody\"\n"
+        central.set_config(panel_with_key() + "[runner]\nautostart = false\n[verify]\nuser = \"mcverify\"\n"
                            f'command = "id -u > {out}/uid; cat /proc/$PPID/environ > {out}/leak 2>&1; '
                            f'cat /proc/1/environ >> {out}/leak 2>&1; env > {out}/env; '
                            f'setsid sh -c \'echo $$ > {out}/daemon; exec sleep 3600\' & '
@@ -85,35 +90,19 @@ def test_verify_user_runs_verify_as_another_user_who_cannot_read_the_runners_key
         assert proc.returncode == 0, proc.stderr
         shown = central.json("show", "m-0001")
         assert central.merge_ids() == ["m-0001"], (shown, proc.stdout)
-        assert int((out / "uid").read_text()) == as_nobody["user"]
+        assert int((out / "uid").read_text()) == as_verifier["user"]
         assert KEY not in (out / "leak").read_text() and "Permission denied" in (out / "leak").read_text()
-        assert KEY not in (out / "env").read_text() and "HOME=/nonexistent" in (out / "env").read_text()
+        assert KEY not in (out / "env").read_text() and "USER=mcverify" in (out / "env").read_text()
         daemon = int((out / "daemon").read_text())           # what it left behind is gone
         assert not Path(f"/proc/{daemon}").exists() or Path(f"/proc/{daemon}/stat").read_text().split()[2] == "Z"
     finally:
         shutil.rmtree(out)
 
 
-def mergecoord_as(kwargs):
-    """The command that runs the CLI as the user of `kwargs`, with an interpreter that user
-    can execute (the project's venv may live in a directory only root can enter)."""
-    site = [p for p in sys.path if p.endswith("site-packages")]
-    boot = ("import sys; sys.path[:0] = %r; from mergecoord.cli import main; sys.argv[0] = 'mergecoord'; main()"
-            % ([str(ROOT)] + site))
-    for python in dict.fromkeys([sys.executable, "/usr/bin/python3"]):
-        try:
-            probe = subprocess.run([python, "-c", boot, "--version"], capture_output=True, **kwargs)
-        except OSError:
-            continue
-        if probe.returncode == 0:
-            return [python, "-c", boot]
-    pytest.skip("no interpreter the unprivileged user can run")
-
-
 def test_a_child_of_the_same_user_cannot_read_the_runners_environment(central, make_worker):
     """The runner holds the keys in its own environment; it is non-dumpable, so the verify
     command, running as the same (unprivileged) user, cannot read /proc/<runner>/environ."""
-    as_user = unprivileged()
+    as_user = unprivileged("mcrunner")
     out = shared_dir()
     home = Path(tempfile.mkdtemp(prefix="mergecoord-runner-"))
     try:
@@ -128,7 +117,7 @@ def test_a_child_of_the_same_user_cannot_read_the_runners_environment(central, m
                 for name in [root, *(os.path.join(root, n) for n in dirs + files)]:
                     os.lchown(name, as_user["user"], as_user["group"])
         env = {"PATH": os.environ["PATH"], "HOME": str(home), "MC_LLM_CRED": KEY, "GIT_CONFIG_NOSYSTEM": "1"}
-        proc = subprocess.run(mergecoord_as(as_user) + ["--repo", str(repo), "start", "--once"], env=env,
+        proc = subprocess.run([users.PYTHON, "-m", "mergecoord", "--repo", str(repo), "start", "--once"], env=env,
                               capture_output=True, text=True, timeout=120, **as_user)
         assert proc.returncode == 0, proc.stdout + proc.stderr
         assert git("--git-dir", str(repo), "log", "-1", "--format=%s", "main").stdout.startswith("Merge sprint/a")
