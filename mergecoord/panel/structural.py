@@ -38,10 +38,10 @@ from .grammars import grammar_name, parser_for
 _LOCK = threading.Lock()      # a tree-sitter parser is not to be shared by two threads at once
 
 _COMMENTS = {"comment", "line_comment", "block_comment", "doc_comment"}
-_LIST_LIKE = ("initializer_list", "array", "list", "object", "dictionary", "set", "import_spec_list",
-              "import_list", "literal_value", "hash", "table", "block_mapping", "block_sequence",
-              "flow_mapping", "flow_sequence", "named_imports", "export_clause", "use_list",
-              "object_type", "import_from_statement")
+_LIST_LIKE = ("initializer_list", "array", "object", "dictionary", "import_spec_list", "literal_value", "hash",
+              "table", "block_mapping", "block_sequence", "flow_mapping", "flow_sequence", "named_imports",
+              "export_clause", "use_list", "import_from_statement")
+_LIST_TYPES = {"list", "set"}         # Python's literals (a substring would match too much)
 _NOT_LIST_LIKE = ("argument", "parameter", "statement_list", "type_list", "expression_list",
                   "pattern_list", "tuple", "enumerator_list", "list_splat", "array_type")
 _SCOPE_TYPES = {"module", "program", "source_file", "translation_unit", "compilation_unit", "document",
@@ -204,6 +204,12 @@ class _Merger:
                     if kept[k].body != base[k].body:
                         raise Refusal(f"one side removed {_describe(base[k])}, the other changed it")
         _apart(base, (edits_o, kept_o), (edits_t, kept_t))
+        # Two parts of one construct (a method's return type and its body, a condition and
+        # its branch) changed by the two sides: one change to its meaning, a judgement.
+        parts = [{base[k].sig for k in range(len(base)) if base[k].sig[0] == "field" and kept[k].body != base[k].body}
+                 for kept in (kept_o, kept_t)]
+        if parts[0] and parts[1] and parts[0] != parts[1]:
+            raise Refusal(f"both sides changed one {parent.type}, in different parts")
         inserts: dict[int, list[Item]] = {}
         replaces: dict[int, tuple[int, list[Item]]] = {}
         for group in _groups(edits_o, edits_t):
@@ -216,7 +222,8 @@ class _Merger:
                     items = o_items
                     self.note("same", 1, items)
                 elif b1 == b2:
-                    items = self._both(parent, o_items, t_items)
+                    neighbours = (base[b1 - 1] if b1 else None, base[b1] if b1 < len(base) else None)
+                    items = self._both(parent, o_items, t_items, neighbours)
                 else:
                     raise Refusal(f"both sides changed the same place in a {parent.type}")
             else:
@@ -255,7 +262,7 @@ class _Merger:
         core = self.node([b.node, o.node, t.node])
         return _with(o, lead=lead, core=core, trail=trail)
 
-    def _both(self, parent, ours: list[Item], theirs: list[Item]) -> list[Item]:
+    def _both(self, parent, ours: list[Item], theirs: list[Item], neighbours) -> list[Item]:
         """Both sides inserted at one place: keep both where order does not matter."""
         if not self._commutes(parent, ours + theirs):
             raise Refusal(f"both sides changed the same place in a {parent.type}")
@@ -271,7 +278,7 @@ class _Merger:
             added[0] = _with(added[0], lead=ours[0].lead)    # spaced the way main spaced its own
         self.note("definitions" if _scope(parent) and not _list_like(parent) else "entries", 1, ours)
         self.note("definitions" if _scope(parent) and not _list_like(parent) else "entries", 2, added)
-        return ours + added
+        return _keep_sorted(ours, added, neighbours, _list_like(parent))
 
     def _commutes(self, parent, items: list[Item]) -> bool:
         kind = parent.type
@@ -293,6 +300,29 @@ def _end_changed(base: list[Item], side: list[Item], at: int) -> bool:
     return side[at].sig != base[at].sig or side[at].body != base[at].body
 
 
+def _keep_sorted(ours: list[Item], added: list[Item], neighbours, list_like: bool) -> list[Item]:
+    """Main's entries, then the branch's; in sorted order instead where the two sides'
+    imports or entries, and the lines around them, are in sorted order (a sorted include
+    list stays sorted)."""
+    union = ours + added
+    sortable = lambda i: i is not None and (list_like or i.sig[0] == "import")
+    if not added or not all(sortable(i) and not i.lead.strip() for i in union):
+        return union      # comments travel with their lines: no reordering under them
+    cores = [i.core for i in union]
+    before, after = neighbours
+    if not (_is_sorted([i.core for i in ours]) and _is_sorted([i.core for i in added])):
+        return union
+    if (before is not None and (not sortable(before) or before.core > min(cores))) or \
+            (after is not None and (not sortable(after) or after.core < max(cores))):
+        return union
+    ordered = sorted(union, key=lambda i: i.core)
+    return [_with(item, lead=slot.lead) for slot, item in zip(union, ordered)]
+
+
+def _is_sorted(values) -> bool:
+    return list(values) == sorted(values)
+
+
 def _with(item: Item, **changes) -> Item:
     fields = dict(item.__dict__)
     fields.update(changes)
@@ -301,7 +331,7 @@ def _with(item: Item, **changes) -> Item:
 
 def _list_like(node) -> bool:
     kind = node.type
-    return any(k in kind for k in _LIST_LIKE) and not any(k in kind for k in _NOT_LIST_LIKE)
+    return (kind in _LIST_TYPES or any(k in kind for k in _LIST_LIKE)) and not any(k in kind for k in _NOT_LIST_LIKE)
 
 
 def _scope(node) -> bool:
