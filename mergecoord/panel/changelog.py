@@ -51,7 +51,7 @@ def unreleased_at(lines: Sequence[str], index: int) -> bool:
     if found is None:
         return False
     at, heading = found
-    if _UNRELEASED.search(heading):
+    if _UNRELEASED.search(heading) or _DEVELOPMENT.match(heading):
         return True
     for line in lines[at + 1:index]:
         text = line.strip()
@@ -64,7 +64,8 @@ def unreleased_at(lines: Sequence[str], index: int) -> bool:
 # -- merging a changelog by sections and entries -------------------------------------------
 
 _BULLET = re.compile(r"^(\s*)([-*+]|\d+[.)]|#\d+:?)\s+\S")
-_VERSION = re.compile(r"\d+(?:\.\d+)+")
+_VERSION = re.compile(r"\d+(?:\.\d+)+(?:[-+]?[A-Za-z0-9]+(?:[.-][A-Za-z0-9]+)*)?")
+_NUMERIC = re.compile(r"\d+(?:\.\d+)+")
 _LINK = re.compile(r"^\[[^\]]+\]:\s+\S")      # a Markdown link definition: "[#123]: https://..."
 
 
@@ -94,7 +95,8 @@ def merge_changelog(base: str, ours: str, theirs: str) -> Merged:
     merged = Merged("")
     sections = _merge_sequence([p[1] for p in parts], merged)
     merged.text = "".join(preamble) + "".join(line for s in sections for line in s.lines)
-    check_lines([t.encode("utf-8") for t in (base, ours, theirs)], merged.text.encode("utf-8"))
+    check_lines([t.encode("utf-8") for t in (base, ours, theirs)], merged.text.encode("utf-8"),
+                once=lambda line: bool(_BULLET.match(line.decode("utf-8", "replace")) or _LINK.match(line.decode("utf-8", "replace"))))
     return merged
 
 
@@ -117,14 +119,20 @@ def _sections(text: str) -> tuple[tuple[str, ...], list[_Section]]:
     return tuple(lines[:starts[0]]), sections
 
 
+_DEVELOPMENT = re.compile(r"^[#\s]*\[?(head|master|main|trunk|development|dev)\]?\s*$", re.I)
+
+
 def _heading_starts(lines, i) -> bool:
+    """A heading that names a version or says "unreleased" starts a section; other headings
+    ("### Fixed", the file's title) belong to the section or preamble they are in."""
     line = lines[i].rstrip("\r\n")
     if not line.strip() or _BULLET.match(line) or line[0].isspace():
         return False
+    names = any(p.search(line) for p in (_VERSION, _UNRELEASED, _DEVELOPMENT))
     if _ATX.match(line):
-        return line.startswith("# ") or line.startswith("## ") or _VERSION.search(line) is not None
+        return names
     if i + 1 < len(lines) and _UNDERLINE.match(lines[i + 1]) and not _UNDERLINE.match(line):
-        return True
+        return names
     return bool(_VERSION_LINE.match(line)) and (i == 0 or not lines[i - 1].strip())
 
 
@@ -144,9 +152,9 @@ def _merge_sequence(seqs, merged: Merged) -> list[_Section]:
             out.append(o or t)
             continue
         if o is None or t is None:
-            if (o or t) is not None and (o or t) != b:
-                raise Refusal(f"one side removed or renamed the section {sig}, the other added to it")
-            continue
+            # A released section does not go away: a side without it renamed it (released
+            # it) or has another history; either way not mechanical.
+            raise Refusal(f"one side removed or renamed the section {sig}")
         if o == t or t == b:
             out.append(o)
         elif o == b:
@@ -185,6 +193,9 @@ def _merge_order(sigs, merged: Merged):
             versions = [_version_key(s) for s in new]
             if None in versions:
                 raise Refusal("both sides added sections at one place, not all named by a version")
+            if len({v[0] for v in versions}) > 1:
+                # releases of two major lines met: a forward port, whose entries people rewrite
+                raise Refusal("both sides added releases of different major versions")
             new = sorted(new, key=_version_key, reverse=True)
             around = [_version_key(base[gap - 1]) if gap else None, _version_key(base[gap]) if gap < len(base) else None]
             if (around[0] is not None and around[0] <= _version_key(new[0])) or \
@@ -199,7 +210,8 @@ def _merge_order(sigs, merged: Merged):
 
 
 def _version_key(sig: str):
-    return tuple(int(x) for x in sig.split(".")) if _VERSION.fullmatch(sig) else None
+    """The numbers of a plain release version; None for a pre-release or anything else."""
+    return tuple(int(x) for x in sig.split(".")) if _NUMERIC.fullmatch(sig) else None
 
 
 def _entries(body) -> list[tuple[str, ...]]:

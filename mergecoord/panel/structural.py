@@ -490,10 +490,10 @@ def _overlap(a, b) -> bool:
     if a1 == a2 and b1 == b2:
         return a1 == b1
     if a2 == b1 or b2 == a1:
-        # Edits side by side are one change to git. Apart only when both are whole named
-        # items (two definitions, two entries); a removal, or a statement next to a
-        # statement, may belong with its neighbour.
-        return not (a_items and b_items and all(i.named for i in a_items + b_items))
+        # Edits side by side are one change to git. Apart only when both are whole
+        # definitions of several lines; a removal, or a line next to a line (an import, a
+        # key, a statement), may belong with its neighbour.
+        return not (a_items and b_items and all(i.named and b"\n" in i.core.strip() for i in a_items + b_items))
     if a1 == a2:
         return b1 < a1 < b2
     if b1 == b2:
@@ -573,14 +573,16 @@ def _names(text: bytes) -> Counter:
     return found
 
 
-def check_lines(texts: Sequence[bytes], merged: bytes) -> None:
+def check_lines(texts: Sequence[bytes], merged: bytes, once=lambda line: False) -> None:
     """Nothing lost, nothing repeated: every line a side added is in the result, and no line
-    is there more often than the two sides together have it."""
+    is there more often than the two sides together have it (than either side has it, for
+    the lines `once` names: an entry both sides added is one entry)."""
     b, o, t = (_lines(text) for text in texts)
     have = _lines(merged)
     for line in set(b) | set(o) | set(t) | set(have):
         added = max(o[line] - b[line], t[line] - b[line], 0)
-        if have[line] < added or have[line] > max(o[line], t[line], o[line] + t[line] - b[line]):
+        most = max(o[line], t[line]) if once(line) else max(o[line], t[line], o[line] + t[line] - b[line])
+        if have[line] < added or have[line] > most:
             raise Refusal("the merged file lost or repeated a line of one side")
 
 
