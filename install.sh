@@ -10,6 +10,12 @@ if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null
     echo "install.sh: mergecoord needs Python 3.10 or newer (set PYTHON=/path/to/python3)" >&2
     exit 1
 fi
+# git computes every merge with `git merge-tree --write-tree`, which arrived in git 2.38.
+git_version=$(git --version 2>/dev/null || true)
+if ! printf '%s\n' "$git_version" | awk '{ split($3, v, "."); exit !(v[1] > 2 || (v[1] == 2 && v[2] >= 38)) }'; then
+    echo "install.sh: mergecoord needs git 2.38 or newer; found: ${git_version:-no git on PATH}" >&2
+    exit 1
+fi
 if [ ! -x .venv/bin/python ]; then
     "$python" -m venv .venv
 fi

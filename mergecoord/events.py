@@ -3,7 +3,8 @@
 The journal is the single source of events. Hooks only append to it (a push
 must stay fast, so no HTTP and no dulwich there); the runner calls `flush` after
 every step, which delivers the events not yet delivered (a cursor in
-`<state>/events.cursor`) and republishes `refs/mergecoord/state`.
+`<state>/events.cursor`) and republishes `refs/mergecoord/state` (deferred while a
+clean merge is followed by more entries in line, see Runner.publish_later).
 """
 
 from .state import journal
@@ -23,7 +24,10 @@ def pending(central):
     return all_events[cursor:], len(all_events)
 
 
-def flush(central, config):
+def flush(central, config, publish_state=True):
+    """Deliver the new events and republish the state ref. With `publish_state` false the
+    caller publishes later (the runner, once the entries waiting in line are merged):
+    returns how many events were new either way."""
     from . import notify, publish
 
     with central.lock:
@@ -31,6 +35,7 @@ def flush(central, config):
         if not new:
             return 0
         atomic_write(central.path("events.cursor"), str(cursor))
-    publish.publish(central, config)
+    if publish_state:
+        publish.publish(central, config)
     notify.deliver(central, config, [e for e in new if e["event"] in NOTIFIED])
     return len(new)

@@ -109,9 +109,11 @@ def last_touch(store, head, base, paths, limit=500):
     worker in a trailer; other commits are named by their author."""
     from dulwich.object_store import tree_lookup_path
 
+    from .merge import path_bytes
+
     def entry(tree, path):
         try:
-            return tree_lookup_path(store.__getitem__, tree, path.encode())
+            return tree_lookup_path(store.__getitem__, tree, path_bytes(path))
         except KeyError:
             return None
 

@@ -13,28 +13,46 @@ from dulwich.object_store import commit_tree_changes
 from dulwich.objects import Blob
 
 from . import learning, mainline
+from .merge import path_bytes
 
 
 def conflict_files(store, merge):
-    """FileConflicts for the content conflicts of `merge`; None if any conflict is not
-    plain text edited on both sides (those are for a human)."""
-    from .panel.hunks import file_conflict
+    """FileConflicts for the content conflicts of `merge`, with git's hunks; None if any
+    conflict is not plain text edited on both sides, or git's hunks of a file cannot be
+    derived faithfully (those are for a human)."""
+    from .merge.engine import marked_texts
 
+    if not all(c.textual for c in merge.conflicts):
+        return None
+    marked = marked_texts(store, merge)
     files = []
     for c in merge.conflicts:
-        if not c.textual:
+        conflict = file_of(store, c, marked.get(c.path))
+        if conflict is None:
             return None
-        texts = []
-        for side in (c.base, c.ours, c.theirs):
-            data = store[side.sha].data if side else b""
-            if b"\0" in data[:8000]:
-                return None
-            try:
-                texts.append(data.decode("utf-8"))
-            except UnicodeDecodeError:
-                return None
-        files.append(file_conflict(c.path, *texts))
+        files.append(conflict)
     return files
+
+
+def file_of(store, conflict, marked):
+    """The FileConflict of one text conflict from git's conflicted file `marked` (bytes),
+    or None when it is not UTF-8 text or its hunks cannot be read back faithfully."""
+    from .panel.hunks import from_markers
+
+    if marked is None:
+        return None
+    texts = []
+    for data in [store[s.sha].data if s else b"" for s in (conflict.base, conflict.ours, conflict.theirs)] + [marked]:
+        if b"\0" in data[:8000]:
+            return None
+        try:
+            texts.append(data.decode("utf-8"))
+        except UnicodeDecodeError:
+            return None
+    derived = from_markers(conflict.path, *texts)
+    if derived is None or not derived.hunks:
+        return None     # git calls it conflicted: never "no conflict" downstream
+    return derived
 
 
 def context_for(runner, entry, main, sha, files, base):
@@ -123,5 +141,5 @@ def apply_texts(store, merge, texts):
     for path, text in sorted(texts.items()):
         blob = Blob.from_string(text.encode("utf-8"))
         store.add_object(blob)
-        changes.append((path.encode("utf-8"), modes.get(path, 0o100644), blob.id))
+        changes.append((path_bytes(path), modes.get(path, 0o100644), blob.id))
     return commit_tree_changes(store, store[merge.tree], changes)

@@ -51,9 +51,11 @@ def later_merges(store, main, target, paths):
     """[(merge id, branch)] of main's first-parent commits after `target` that touched `paths`."""
     from dulwich.object_store import tree_lookup_path
 
+    from .merge import path_bytes
+
     def entry(tree, path):
         try:
-            return tree_lookup_path(store.__getitem__, tree, path.encode("utf-8"))
+            return tree_lookup_path(store.__getitem__, tree, path_bytes(path))
         except KeyError:
             return None
 

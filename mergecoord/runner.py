@@ -17,9 +17,10 @@ from dulwich.repo import Repo
 
 from . import events, mainline, notify, recovery, resolution
 from .errors import UserError
-from .merge import merge_commits
+from .merge import MergeError, merge_commits
 from .state import journal, pause, queue, transcripts
 from .state.files import break_stale_lock, never_write, scrub
+from .untrusted import printable
 
 MAX_ATTEMPTS = 20     # re-merges after main moved, before the entry is put back in line
 SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD", re.I)
@@ -54,6 +55,7 @@ class Runner:
         self.repo = Repo(str(central.git_dir))
         self.lock = central.runner_lock()
         self.processed = []
+        self.unpublished = False     # the state ref lags the journal (publish_pending)
         never_write(self.secrets())
 
     @property
@@ -96,15 +98,19 @@ class Runner:
                     if not self.lock.held:
                         self.acquire(wait=True)
         finally:
-            if self.lock.held:
-                self.lock.release()
-            notify.drain(self.central, self.config)           # bounded wait for the webhook
+            try:
+                self.publish_pending()
+            finally:
+                if self.lock.held:
+                    self.lock.release()
+                notify.drain(self.central, self.config)           # bounded wait for the webhook
 
     def serve(self, once, should_stop):
         """The loop of `run`, under the runner lock."""
         self.recover()
         while not should_stop():
             if self.is_paused():
+                self.publish_pending()
                 if once:
                     break
                 time.sleep(self.config.poll_interval)
@@ -113,6 +119,7 @@ class Runner:
             if entry is not None:
                 self.processed.append((entry, self.process(entry)))
                 continue
+            self.publish_pending()
             notify.remind(self.central, self.config)      # decisions left pending: throttled, never raises
             if once:
                 # Release, then look again: a hook that queued while we held the
@@ -164,7 +171,9 @@ class Runner:
                     "failed", detail=f"{self.config.main_ref} does not exist; push a first commit to it"))
             if sha not in self.store:
                 return self.finish(entry, MergeOutcome("failed", detail=f"commit {entry.sha} is missing"))
-            if entry.kind != "rollback" and mainline.is_ancestor(self.store, sha, main):
+            # A branch is checked only when git's merge leaves main's tree as it is (see
+            # prepare): walking main's history on every merge costs more than the merge.
+            if entry.kind == "decision" and mainline.is_ancestor(self.store, sha, main):
                 return self.finish(entry, MergeOutcome("up-to-date", commit=main.decode(),
                                                        detail="already contained in main"))
             try:
@@ -196,11 +205,16 @@ class Runner:
 
             outcome = rollback.prepare(self, entry, main)
         else:
-            result = merge_commits(self.store, main, sha)
+            try:
+                result = merge_commits(self.store, main, sha)
+            except MergeError as e:     # e.g. no history in common with main: git refuses
+                return MergeOutcome("failed", detail=str(e))
+            if result.clean and result.tree == self.store[main].tree and mainline.is_ancestor(self.store, sha, main):
+                return MergeOutcome("up-to-date", commit=main.decode(), detail="already contained in main")
             if result.clean:
                 outcome = MergeOutcome("ready", resolved_by="clean", tree=result.tree, merge=result)
             else:
-                self.echo("✗ CONFLICT in " + ", ".join(c.path for c in result.conflicts))
+                self.echo("✗ CONFLICT in " + printable(", ".join(c.path for c in result.conflicts)))
                 journal.record(self.central, entry.id, "discussing", conflicts=[c.path for c in result.conflicts])
                 outcome = resolution.resolve(self, entry, main, sha, result)
         if outcome.transcript:
@@ -244,8 +258,9 @@ class Runner:
         return self._secrets
 
     def redact(self, text):
-        """`text` without the secrets registered with never_write() in __init__."""
-        return scrub(text.encode("utf-8")).decode("utf-8")
+        """`text` without the secrets registered with never_write() in __init__; a byte
+        that is not UTF-8 (from a git path) comes out as a visible ``\\xNN``."""
+        return scrub(text.encode("utf-8", "surrogateescape")).decode("utf-8", "backslashreplace")
 
     def verify_env(self):
         """The verify command runs the pushed code: it gets the runner's environment
@@ -333,8 +348,26 @@ class Runner:
             from .decisions import settled
 
             settled(self, entry, outcome)
-        events.flush(self.central, self.config)
+        later = self.publish_later(entry, outcome)
+        events.flush(self.central, self.config, publish_state=not later)
+        self.unpublished = self.unpublished or later
         return outcome
+
+    def publish_later(self, entry, outcome):
+        """True when refs/mergecoord/state can wait for the end of the line: the outcome
+        changed only the status summary (no decision, no task) and more entries wait. A
+        clone sees every decision and task as soon as it exists; the summary of a run of
+        clean merges is published once, when the line is empty (see publish_pending)."""
+        if outcome.status == "escalated" or outcome.decision or entry.kind != "branch":
+            return False
+        return queue.claim_peek(self.central)
+
+    def publish_pending(self):
+        if self.unpublished:
+            from . import publish
+
+            self.unpublished = False
+            publish.publish(self.central, self.config)
 
     def describe(self, outcome):
         if outcome.status == "merged":
@@ -346,8 +379,8 @@ class Runner:
                    }.get(outcome.resolved_by, f"Merged ({outcome.resolved_by})")
             return f"✓ {how} ({outcome.commit[:10]})"
         if outcome.status == "escalated":
-            return f"⚠ Escalated to a human: {outcome.detail}"
-        return f"• {outcome.status}: {outcome.detail}"
+            return f"⚠ Escalated to a human: {printable(outcome.detail)}"
+        return f"• {outcome.status}: {printable(outcome.detail)}"
 
     def log_failure(self, entry, text):
         self.central.ensure_state_dir()

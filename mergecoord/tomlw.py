@@ -20,7 +20,11 @@ def _string(s):
             out.append("\\n")
         elif ch == "\t":
             out.append("\\t")
-        elif code < 0x20 or code == 0x7F or 0xD800 <= code <= 0xDFFF:
+        elif 0xD800 <= code <= 0xDFFF:
+            # A byte that was not UTF-8 (a git path read with surrogateescape): TOML holds
+            # only Unicode, so it is written as the visible escape untrusted.printable shows.
+            out.append(f"\\\\x{code - 0xDC00:02x}" if code >= 0xDC80 else f"\\\\u{code:04x}")
+        elif code < 0x20 or code == 0x7F:
             out.append(f"\\u{code & 0xFFFF:04X}" if code <= 0xFFFF else f"\\U{code:08X}")
         else:
             out.append(ch)

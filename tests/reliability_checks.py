@@ -91,25 +91,29 @@ class RunnerKiller:
             self.slack = self.slack + 0.2 if self.merged() == before else max(0.0, self.slack - 0.05)
 
     def round_in_flight(self, window=0.1):
-        """One runner, killed a random moment (within `window` s) after it first writes
-        the journal: the kill lands inside recovery or a merge, not in start-up."""
+        """One runner, killed a random moment (within `window` s, plus the slack a slow
+        machine earns) after it first writes the journal: the kill lands inside recovery
+        or a merge, not in start-up. When kills keep landing before anything merges (a
+        conflicted merge takes longer than the window on a loaded machine), the window
+        grows, as in `round`, so the torture always makes progress."""
         journal = self.central.state / "journal.jsonl"
 
         def size():
             return journal.stat().st_size if journal.exists() else 0
 
-        before = size()
+        before, merged = size(), self.merged()
         proc = subprocess.Popen(CMD + ["--repo", str(self.central.path), "start", "--once"],
                                 stdout=self.log, stderr=self.log, stdin=subprocess.DEVNULL)
         deadline = time.monotonic() + 30
         while proc.poll() is None and size() == before and time.monotonic() < deadline:
             time.sleep(0.002)
         if proc.poll() is None:
-            time.sleep(self.rng.uniform(0, window))
+            time.sleep(self.rng.uniform(0, window + self.slack))
         if proc.poll() is None:
             os.kill(proc.pid, signal.SIGKILL)
             proc.wait()
             self.kills += 1
+            self.slack = self.slack + 0.05 if self.merged() == merged else max(0.0, self.slack - 0.05)
             return
         self.completed += 1
         assert proc.returncode == 0, f"runner exited {proc.returncode} (see {self.log.name})"

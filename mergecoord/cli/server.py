@@ -14,6 +14,7 @@ from ..central import locate
 from ..errors import UserError
 from ..resources import template
 from ..state import journal, pause, queue
+from ..untrusted import printable
 
 
 @cli.command()
@@ -22,6 +23,7 @@ from ..state import journal, pause, queue
 @click.pass_context
 def init(ctx, repo, create):
     """Set up REPO (a bare repository) for mergecoord: config and server hooks."""
+    require_git()
     if create and not repo.exists():
         proc = subprocess.run(["git", "init", "--quiet", "--bare", "--initial-branch=main", str(repo)],
                               capture_output=True, text=True)
@@ -45,6 +47,17 @@ def init(ctx, repo, create):
         note = f" (the existing hook now runs as {name}.legacy)" if status == "chained" else ""
         click.echo(f"{status} hook {directory / name}{note}")
     click.echo(f"mergecoord is set up on {central.git_dir}")
+
+
+def require_git():
+    """git computes every merge (`git merge-tree --write-tree`, git 2.38 or newer)."""
+    from ..merge.engine import MIN_GIT, git_version
+
+    version, text = git_version()
+    if version[:2] < MIN_GIT:
+        wanted = ".".join(map(str, MIN_GIT))
+        raise UserError(f"mergecoord needs git {wanted} or newer (it merges with 'git merge-tree "
+                        f"--write-tree'); found: {printable(text)}")
 
 
 @cli.command()

@@ -13,10 +13,10 @@ from dulwich.object_store import commit_tree_changes, tree_lookup_path
 from dulwich.objects import Blob
 
 from .. import resolution
-from ..merge import merge_commits
-from ..merge.engine import MergeResult
-from ..panel.hunks import file_conflict
+from ..merge import MergeResult, merge_commits, path_bytes
+from ..merge.engine import marked_texts
 from ..state import decisions
+from ..untrusted import printable
 from ..validate import validate_text
 
 SIDES = {"A": "ours", "B": "theirs"}
@@ -42,10 +42,11 @@ def prepare(runner, entry, main, sha):
         return MergeOutcome("ready", resolved_by="clean", tree=merge.tree, merge=merge, decision=doc["id"],
                             detail="main moved; the conflict no longer arises")
     choices = answer.get("files") or {}
+    marked = marked_texts(runner.store, merge)
     texts, entries, uncovered = {}, [], []
     for conflict in merge.conflicts:
-        letter = choices.get(conflict.path)
-        chosen = choose(runner.store, doc, conflict, letter) if letter else None
+        letter = for_path(choices, conflict.path)
+        chosen = choose(runner.store, doc, conflict, letter, marked.get(conflict.path)) if letter else None
         if chosen is None:
             uncovered.append(conflict)
         elif isinstance(chosen, str):
@@ -64,24 +65,35 @@ def prepare(runner, entry, main, sha):
                         files=resolution.conflict_files(runner.store, merge) or [])
 
 
-def choose(store, doc, conflict, letter):
+def choose(store, doc, conflict, letter, marked=None):
     """The resolution of one conflicted path: full text (str), a tree entry
-    (path, mode, sha or None to delete), or None when the answer does not apply."""
+    (path, mode, sha or None to delete), or None when the answer does not apply.
+    `marked` is git's conflicted file for a text conflict: the chosen side replaces its
+    hunks, and every change git merged cleanly stays."""
     if letter in SIDES:
         side = SIDES[letter]
         if conflict.textual:
-            texts = [_text(store, s) if s else "" for s in (conflict.base, conflict.ours, conflict.theirs)]
-            if None not in texts:
-                return render_side(conflict.path, *texts, side)
+            derived = resolution.file_of(store, conflict, marked)
+            if derived is not None:
+                return derived.render({hunk.index: side for hunk in derived.hunks})
         picked = conflict.ours if side == "ours" else conflict.theirs
         if picked is None:
-            return (conflict.path.encode("utf-8"), None, None)
-        return (conflict.path.encode("utf-8"), picked.mode, picked.sha)
+            return (path_bytes(conflict.path), None, None)
+        return (path_bytes(conflict.path), picked.mode, picked.sha)
     option = (doc.get("options") or {}).get(letter) or {}
-    text = (option.get("texts") or {}).get(conflict.path)
+    text = for_path(option.get("texts") or {}, conflict.path)
     if text is None or not _unchanged(store, doc, conflict):
         return None   # the proposal was written for another version of the file
     return text
+
+
+def for_path(mapping, path):
+    """`mapping[path]`, or the value under the path as decision files write it: a byte
+    that is not UTF-8 cannot be TOML, so those files hold the escaped form `printable`
+    shows (and a human types)."""
+    if path in mapping:
+        return mapping[path]
+    return mapping.get(printable(path))
 
 
 def _unchanged(store, doc, conflict):
@@ -89,27 +101,10 @@ def _unchanged(store, doc, conflict):
     cannot change: the decision pins the branch's commit)."""
     try:
         then = store[doc["main"].encode()].tree
-        _mode, sha = tree_lookup_path(store.__getitem__, then, conflict.path.encode("utf-8"))
+        _mode, sha = tree_lookup_path(store.__getitem__, then, path_bytes(conflict.path))
     except (KeyError, ValueError):
         sha = None
     return (conflict.ours.sha if conflict.ours else None) == sha
-
-
-def _text(store, side):
-    data = store[side.sha].data
-    if b"\0" in data[:8000]:
-        return None
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-
-
-def render_side(path, base, ours, theirs, side):
-    """The file with `side` taken in every conflicted hunk and every other change of both
-    sides kept."""
-    conflict = file_conflict(path, base, ours, theirs)
-    return conflict.render({hunk.index: side for hunk in conflict.hunks})
 
 
 def invalid(texts):
@@ -126,7 +121,7 @@ def write(store, merge, texts, entries):
     for path, text in sorted(texts.items()):
         blob = Blob.from_string(text.encode("utf-8"))
         store.add_object(blob)
-        changes.append((path.encode("utf-8"), modes.get(path, 0o100644), blob.id))
+        changes.append((path_bytes(path), modes.get(path, 0o100644), blob.id))
     return commit_tree_changes(store, store[merge.tree], changes)
 
 
@@ -138,7 +133,7 @@ def send_back_to_panel(runner, entry, main, sha, doc, merge, tree, uncovered, te
 
     paths = ", ".join(c.path for c in uncovered)
     runner.echo(f"  new conflict not covered by {doc['id']}: {paths}; asking the panel")
-    rest = MergeResult(tree, tuple(uncovered), merge.bases)
+    rest = MergeResult(tree, tuple(uncovered), merge.bases, merge.messages, merge.commits)
     outcome = resolution.resolve(runner, entry, main, sha, rest)
     if outcome.status == "ready":
         outcome.resolved_by = "human"

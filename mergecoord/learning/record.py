@@ -47,20 +47,22 @@ def language(path):
 
 def hunk_choices(conflict, text):
     """The lines `text` put in place of each hunk of `conflict` ({index: lines}), or None
-    when `text` did not keep the non-conflicting parts as the three-way merge has them."""
-    import merge3
+    when `text` did not keep the parts git merged cleanly as git has them."""
+    from ..panel.hunks import _lines
 
-    groups = list(merge3.Merge3(conflict.base.splitlines(True), conflict.ours.splitlines(True),
-                                conflict.theirs.splitlines(True)).merge_groups())
-    lines = text.splitlines(True)
+    try:
+        pieces = conflict._pieces()
+    except ValueError:
+        return None
+    lines = _lines(text)
     pos, choices, pending = 0, {}, None
-    index = 0
-    for group in groups:
-        if group[0] == "conflict":
-            pending = index
-            index += 1
+    for piece in pieces:
+        if isinstance(piece, int):
+            pending = piece
             continue
-        fixed = list(group[1])
+        fixed = list(piece)
+        if not fixed:
+            continue
         if pending is None:
             if lines[pos:pos + len(fixed)] != fixed:
                 return None
@@ -256,11 +258,13 @@ def _files_of_commit(central, commit):
     if len(parents) != 2:
         return []
     merge = merge_commits(store, parents[0], parents[1])
-    return conflict_files(store, merge) or []
+    return (conflict_files(store, merge) or []) if merge.conflicts else []
 
 
 def _texts_of_commit(central, commit, paths):
     from dulwich.object_store import tree_lookup_path
+
+    from ..merge import path_bytes
 
     if not commit:
         return {}
@@ -269,7 +273,7 @@ def _texts_of_commit(central, commit, paths):
     out = {}
     for path in paths:
         try:
-            _mode, sha = tree_lookup_path(store.__getitem__, tree, path.encode("utf-8"))
+            _mode, sha = tree_lookup_path(store.__getitem__, tree, path_bytes(path))
         except KeyError:
             continue
         out[path] = store[sha].data.decode("utf-8", "replace")

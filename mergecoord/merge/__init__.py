@@ -1,4 +1,6 @@
-"""Merge engine: git-compatible three-way merges over a dulwich object store."""
-from .engine import MergeResult, PathConflict, Side, merge_bases, merge_commits, merge_trees
+"""Merges computed by git (`git merge-tree --write-tree`), as plain data over a dulwich store."""
+from .engine import (MergeError, MergeResult, PathConflict, Side, merge_bases, merge_commits,
+                     merge_texts, merge_trees, path_bytes)
 
-__all__ = ["Side", "PathConflict", "MergeResult", "merge_bases", "merge_commits", "merge_trees"]
+__all__ = ["Side", "PathConflict", "MergeResult", "MergeError", "merge_bases", "merge_commits",
+           "merge_trees", "merge_texts", "path_bytes"]

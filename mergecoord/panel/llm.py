@@ -14,7 +14,6 @@ import logging
 import time
 from typing import Optional
 
-import requests
 
 from .hunks import ConflictContext
 from .prompt import PromptTemplates, build_prompt, parse_answer
@@ -96,6 +95,8 @@ class HttpPanelist:
         return content
 
     def _post(self, body: dict, headers: dict) -> dict:
+        import requests    # only a runner whose panel sits pays for importing it
+
         for attempt in range(self.retries + 1):
             last = attempt == self.retries
             try:

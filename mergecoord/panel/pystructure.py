@@ -9,11 +9,13 @@ from __future__ import annotations
 import ast
 from typing import Optional
 
-import merge3
-
+from .hunks import file_conflict
 from .insertions import _entries, _is_entry, _is_subsequence, _split_common
 
 _DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+# A skeleton line that stands for a definition. Not NUL (git would take the skeleton for
+# a binary file); a control character no Python line starts with outside a string.
+PLACEHOLDER = "\x1edef:"
 
 
 def merge_python_definitions(base: str, ours: str, theirs: str) -> tuple[Optional[str], str]:
@@ -97,8 +99,8 @@ def _merge_block(texts, bodies, regions) -> str:
     out = []
     placed = set()
     for line in skeleton:
-        if line.startswith("\0def:"):
-            name = line[5:].rstrip("\n")
+        if line.startswith(PLACEHOLDER):
+            name = line[len(PLACEHOLDER):].rstrip("\n")
             if name in placed:
                 raise _NoMerge(f"{name} would be defined twice")
             placed.add(name)
@@ -114,7 +116,7 @@ def _skeleton(lines, region, defs) -> list[str]:
     while i < region[1]:
         node = starts.get(i)
         if node is not None:
-            out.append(f"\0def:{node.name}\n")
+            out.append(f"{PLACEHOLDER}{node.name}\n")
             i = _span(node)[1]
         else:
             out.append(lines[i])
@@ -123,13 +125,19 @@ def _skeleton(lines, region, defs) -> list[str]:
 
 
 def _merge_skeleton(base, ours, theirs) -> list[str]:
+    """git's line merge of the three skeletons, with its conflicting hunks settled by
+    `_placeholder_union`."""
+    try:
+        merged = file_conflict("skeleton.py", "".join(base), "".join(ours), "".join(theirs))
+    except ValueError as exc:
+        raise _NoMerge(str(exc)) from None
     out = []
-    for group in merge3.Merge3(base, ours, theirs).merge_groups():
-        if group[0] != "conflict":
-            out.extend(group[1])
+    for piece in merged.pieces:
+        if not isinstance(piece, int):
+            out.extend(piece)
             continue
-        _, b, o, t = group
-        lines = _placeholder_union(list(b), list(o), list(t))
+        hunk = merged.hunks[piece]
+        lines = _placeholder_union(list(hunk.base), list(hunk.ours), list(hunk.theirs))
         if lines is None:
             raise _NoMerge("changes outside the definitions conflict")
         out.extend(lines)
@@ -143,7 +151,7 @@ def _placeholder_union(base, ours, theirs) -> Optional[list[str]]:
     if all(_is_entry("python-import", x) for x in o_new + t_new):
         seen = set(o_new)
         return prefix + o_new + [x for x in t_new if x not in seen] + suffix
-    if not all(x.startswith("\0def:") or not x.strip() for x in o_new + t_new):
+    if not all(x.startswith(PLACEHOLDER) or not x.strip() for x in o_new + t_new):
         return None
     # Keep definitions apart the way main's side separates them.
     first = next((i for i, x in enumerate(o_new) if x.strip()), len(o_new))
