@@ -17,7 +17,7 @@ from pathlib import Path
 from mergecoord.panel.builtin import resolve_file
 from mergecoord.panel.changelog import is_changelog
 from mergecoord.panel.grammars import grammar_name
-from mergecoord.panel.hunks import file_conflict, language_of
+from mergecoord.panel.hunks import from_markers, language_of
 from mergecoord.validate import validate_text
 
 CORPUS = Path(__file__).parent / "realcorpus"
@@ -61,12 +61,11 @@ def kind_of(path: str) -> str:
 def judge(repository: str, merge: dict, known: dict) -> list[FileVerdict]:
     verdicts = []
     for f in merge["files"]:
-        conflict = file_conflict(f["path"], f["base"], f["ours"], f["theirs"])
-        if not conflict.hunks:
-            # git conflicts where the line merge does not: never "no conflict" (the runner
-            # escalates a file whose hunks cannot be read off git's merge)
+        # exactly as the runner builds it: git's hunks, read off git's diff3-marked file
+        conflict = from_markers(f["path"], f["base"], f["ours"], f["theirs"], f["marked"])
+        if conflict is None or not conflict.hunks:
             verdicts.append(FileVerdict(repository, merge["commit"], f["path"], kind_of(f["path"]),
-                                        "escalated", "no hunks"))
+                                        "escalated", "git's hunks cannot be read back: for a human"))
             continue
         result = resolve_file(conflict)
         if isinstance(result, str) or validate_text(f["path"], result.text) is not None:

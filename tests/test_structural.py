@@ -122,9 +122,10 @@ def test_independent_additions_in_other_languages(path, base, ours, theirs, expe
      "class A\n  def y\n    2\n  end\nend\n", "class A\n  def x\n    10\n  end\n\n  def y\n    2\n  end\nend\n",
      "removed"),
     # new lines use a package the other side renamed
-    ("T.java", "import com.old.Util;\nimport com.old.Base;\n\nclass T {}\n",
-     "import org.neu.Util;\nimport org.neu.Base;\n\nclass T {}\n",
-     "import com.old.Util;\nimport com.old.Base;\nimport com.old.Extra;\n\nclass T {}\n", "removed"),
+    ("T.java", "import com.old.Util;\n\nclass T {\n    void a() {}\n}\n",
+     "import org.neu.Util;\n\nclass T {\n    void a() {}\n\n    void c() {}\n}\n",
+     "import com.old.Util;\n\nclass T {\n    void a() {}\n\n    void b() { com.old.Extra.run(); }\n}\n",
+     "which the other side removed"),
 ])
 def test_what_is_not_mechanical_is_left_to_the_panel(path, base, ours, theirs, why):
     result = _settle(path, base, ours, theirs)

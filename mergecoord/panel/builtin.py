@@ -97,7 +97,7 @@ def resolve_file(conflict: FileConflict) -> FileResolution | str:
         if merged is not None and validate_text(conflict.path, merged) is None:
             how = ", ".join(hows + ["the rest merged definition by definition"])
             return FileResolution(merged, min(confidence, STRUCTURE_CONFIDENCE), how)
-    merged, level, tree_why = merge_by_tree(conflict, ours, theirs)
+    merged, level, tree_why = merge_by_tree(conflict, conflict.ours, conflict.theirs)
     if merged is not None and validate_text(conflict.path, merged) is None:
         return FileResolution(merged, min(confidence, level), ", ".join(hows + [tree_why]))
     why = why or tree_why

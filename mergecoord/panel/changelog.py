@@ -92,6 +92,8 @@ def merge_changelog(base: str, ours: str, theirs: str) -> Merged:
     """
     parts = [_sections(text) for text in (base, ours, theirs)]
     preamble = _three_way_lines(*(p[0] for p in parts), what="the changelog's preamble")
+    if any(_BULLET.match(line) for line in set(preamble) - set(parts[0][0])):
+        raise Refusal("an entry was added above the first version: which release it belongs to is a judgement")
     merged = Merged("")
     sections = _merge_sequence([p[1] for p in parts], merged)
     merged.text = "".join(preamble) + "".join(line for s in sections for line in s.lines)
@@ -105,17 +107,22 @@ def _sections(text: str) -> tuple[tuple[str, ...], list[_Section]]:
     starts = [i for i in range(len(lines)) if _heading_starts(lines, i)]
     if not starts:
         raise Refusal("no version headings in the changelog")
-    sections, seen = [], set()
+    sections = []
     for n, start in enumerate(starts):
         end = starts[n + 1] if n + 1 < len(starts) else len(lines)
         size = 2 if start + 1 < len(lines) and _UNDERLINE.match(lines[start + 1]) else 1
         title = lines[start].strip().lstrip("#").strip()
         version = _VERSION.search(title)
         sig = version.group(0) if version else title.lower()
-        if sig in seen:
-            raise Refusal(f"two sections for {sig}")
-        seen.add(sig)
         sections.append(_Section(sig, tuple(lines[start:start + size]), tuple(lines[start + size:end])))
+    sigs = [s.sig for s in sections]
+    if len(set(sigs)) != len(sigs):
+        # two headings name one version ("2.9.10", "[2.9.10.x micro-patches omitted]"): the
+        # whole heading tells them apart, else the file is not read
+        sections = [_Section(s.heading[0].strip().lower(), s.heading, s.body) if sigs.count(s.sig) > 1 else s
+                    for s in sections]
+        if len({s.sig for s in sections}) != len(sections):
+            raise Refusal("two sections with one heading")
     return tuple(lines[:starts[0]]), sections
 
 
@@ -144,7 +151,8 @@ def _released(section: _Section) -> bool:
 def _merge_sequence(seqs, merged: Merged) -> list[_Section]:
     base, ours, theirs = seqs
     by_sig = [{s.sig: s for s in seq} for seq in seqs]
-    order = _merge_order([[s.sig for s in seq] for seq in seqs], merged)
+    new = {s.sig: s for seq in seqs[1:] for s in seq}
+    order = _merge_order([[s.sig for s in seq] for seq in seqs], merged, lambda sig: _released(new[sig]))
     out = []
     for sig, inserted in order:
         b, o, t = (d.get(sig) for d in by_sig)
@@ -170,7 +178,7 @@ def _merge_sequence(seqs, merged: Merged) -> list[_Section]:
     return out
 
 
-def _merge_order(sigs, merged: Merged):
+def _merge_order(sigs, merged: Merged, released=lambda sig: True):
     """[(sig, inserted by one or both sides)] in merged order; new sections added by both at
     one place go newest first and must fit between their neighbours."""
     base, ours, theirs = sigs
@@ -193,6 +201,8 @@ def _merge_order(sigs, merged: Merged):
             versions = [_version_key(s) for s in new]
             if None in versions:
                 raise Refusal("both sides added sections at one place, not all named by a version")
+            if not all(released(sig) for sig in new):
+                raise Refusal("both sides added sections at one place, and one is not released")
             if len({v[0] for v in versions}) > 1:
                 # releases of two major lines met: a forward port, whose entries people rewrite
                 raise Refusal("both sides added releases of different major versions")

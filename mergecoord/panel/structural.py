@@ -534,7 +534,7 @@ def _check(merger: _Merger, trees, result, texts: list[bytes], merged: bytes) ->
     flat = [Counter() for _ in range(4)]
     for counter, source in zip(flat, counts + [got]):
         for key, n in source.items():
-            counter[key[-2:]] += n
+            counter[(key[-2], key[-1].split(b" (")[0])] += n      # without its parameters: overloads, T and *T
     for key, n in flat[3].items():
         if n > 1 and n > max(flat[1][key], flat[2][key]):
             raise Refusal(f"{key[-1].decode(errors='replace')} would be defined {n} times")
