@@ -56,6 +56,12 @@ _TEST_CALLS = {"test_expect_success", "test_expect_failure", "test_lazy_prereq",
                "context", "specify", "scenario", "feature", "before", "after"}
 
 
+_LEAVES = {"string", "string_literal", "template_string", "raw_string", "number", "integer", "float",
+           "binary_expression", "unary_expression", "parenthesized_expression", "comparison_operator",
+           "boolean_operator", "member_expression", "field_expression", "selector_expression",
+           "subscript_expression", "index_expression", "attribute", "concatenation", "interpreted_string_literal"}
+
+
 class Refusal(Exception):
     """The merge is not mechanical; the message says why."""
 
@@ -605,9 +611,9 @@ def _definitions(merger: _Merger, root, text: bytes) -> Counter:
     found: Counter = Counter()
 
     def walk(node, scope: tuple):
-        for child in node.children:
-            if not child.is_named or child.type in _COMMENTS:
-                continue
+        for child in node.named_children:
+            if not child.named_child_count or child.type in _COMMENTS or child.type in _LEAVES:
+                continue       # a token or an expression defines nothing
             inner = scope
             sig, named = merger.signature(node, child, None, text)
             if named:
