@@ -48,38 +48,30 @@ WITH_LOG = SERVER.replace("\tTimeout int\n", "\tTimeout int\n\tLogFile string\n"
     "func Start", "func Stop() error {\n\treturn nil\n}\n\nfunc Start")
 
 
-def test_entries_added_to_a_c_command_table_by_two_workers_land_together(central, make_worker):
-    casey = make_worker("Casey")
-    casey.work("sprint/base", {"git.c": COMMANDS}, "Command table")
+def _land_both(central, make_worker, path, base, ours, theirs):
+    """Casey lands `base`; Apollo then Athena push their versions: m-0003 meets the conflict."""
+    make_worker("Casey").work("sprint/base", {path: base}, "Base")
     central.run_once()
-    apollo, athena = make_worker("Apollo"), make_worker("Athena")
-    apollo.work("sprint/annotate", {"git.c": WITH_ANNOTATE}, "Add annotate")
-    athena.work("sprint/apply", {"git.c": WITH_APPLY}, "Add apply")
+    make_worker("Apollo").work("sprint/apollo", {path: ours}, "Apollo's change")
+    make_worker("Athena").work("sprint/athena", {path: theirs}, "Athena's change")
     central.run_once()
-
     assert central.merge_ids() == ["m-0001", "m-0002", "m-0003"]
-    merged = central.show("main:git.c")
+    assert central.trailers("main")["Resolved-By"] == "consensus"
+    return central.show(f"main:{path}"), central.mc("show", "m-0003", check=True).stdout
+
+
+def test_entries_added_to_a_c_command_table_by_two_workers_land_together(central, make_worker):
+    merged, shown = _land_both(central, make_worker, "git.c", COMMANDS, WITH_ANNOTATE, WITH_APPLY)
     assert merged == COMMANDS.replace('\t{ "branch"', '\t{ "annotate", cmd_annotate, RUN_SETUP },\n'
                                                       '\t{ "apply", cmd_apply, RUN_SETUP },\n\t{ "branch"')
-    assert central.trailers("main")["Resolved-By"] == "consensus"
-    shown = central.mc("show", "m-0003", check=True).stdout
     assert "git.c: hunk 0 by syntax tree (c): entries added on both sides, main's first" in shown
 
 
 def test_go_struct_fields_and_functions_added_on_both_sides_are_merged(central, make_worker):
-    casey = make_worker("Casey")
-    casey.work("sprint/base", {"server/server.go": SERVER}, "Server")
-    central.run_once()
-    apollo, athena = make_worker("Apollo"), make_worker("Athena")
-    apollo.work("sprint/tls", {"server/server.go": WITH_TLS}, "TLS")
-    athena.work("sprint/log", {"server/server.go": WITH_LOG}, "Log file")
-    central.run_once()
-
-    assert central.merge_ids() == ["m-0001", "m-0002", "m-0003"]
-    merged = central.show("main:server/server.go")
+    merged, shown = _land_both(central, make_worker, "server/server.go", SERVER, WITH_TLS, WITH_LOG)
     assert "\tTLS     bool\n\tLogFile string\n" in merged
     assert merged.index("func Describe") < merged.index("func Stop") < merged.index("func Start")
-    assert "definitions added on both sides" in central.mc("show", "m-0003", check=True).stdout
+    assert "definitions added on both sides" in shown
 
 
 def _settle(path, base, ours, theirs):

@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 from typing import Sequence
 
-from .structural import Merged, Refusal, check_lines
+from .structural import Merged, Refusal, check_lines, three_way
 
 _NAMES = re.compile(r"^(change[-_]?(s|log)|history|news|release[-_ ]?notes|version[-_]\S+)([-_.].*)?$", re.I)
 _UNDERLINE = re.compile(r"^([=\-~^*+#`'\".:_])\1{2,}\s*$")
@@ -91,7 +91,7 @@ def merge_changelog(base: str, ours: str, theirs: str) -> Merged:
     the other added to it is a conflict: the entry would land under a released version.
     """
     parts = [_sections(text) for text in (base, ours, theirs)]
-    preamble = _three_way_lines(*(p[0] for p in parts), what="the changelog's preamble")
+    preamble = three_way(*(p[0] for p in parts), what="the changelog's preamble")
     if any(_BULLET.match(line) for line in set(preamble) - set(parts[0][0])):
         raise Refusal("an entry was added above the first version: which release it belongs to is a judgement")
     merged = Merged("")
@@ -276,16 +276,3 @@ def _split_blank(entries):
     while end and not entries[end - 1][0].strip():
         end -= 1
     return entries[:end], entries[end:]
-
-
-def _is_subsequence(small, big) -> bool:
-    it = iter(big)
-    return all(any(x == y for y in it) for x in small)
-
-
-def _three_way_lines(b, o, t, what):
-    if o == t or t == b:
-        return o
-    if o == b:
-        return t
-    raise Refusal(f"both sides changed {what}")

@@ -132,8 +132,8 @@ class _Merger:
         items = [s[1] for s in seqs]
         if not items[0] and not items[1] and not items[2]:
             raise Refusal(f"both sides changed the same {b.type}")
-        head = _three_way(*heads, what=f"the start of a {b.type}")
-        tail = _three_way(*tails, what=f"the end of a {b.type}")
+        head = three_way(*heads, what=f"the start of a {b.type}")
+        tail = three_way(*tails, what=f"the end of a {b.type}")
         # The text before the first item and after the last (a trailing comment block, the
         # closing brace's indentation) changed by one side next to the other side's change
         # of that item: one change to git, a judgement to us.
@@ -263,8 +263,8 @@ class _Merger:
             return t
         if b"\n" not in b.core.strip():
             raise Refusal(f"both sides changed {_describe(b)}")     # one line, two edits: judgement
-        lead = _three_way(b.lead, o.lead, t.lead, what=f"the text before {_describe(b)}")
-        trail = _three_way(b.trail, o.trail, t.trail, what=f"the comment after {_describe(b)}")
+        lead = three_way(b.lead, o.lead, t.lead, what=f"the text before {_describe(b)}")
+        trail = three_way(b.trail, o.trail, t.trail, what=f"the comment after {_describe(b)}")
         core = self.node([b.node, o.node, t.node])
         return _with(o, lead=lead, core=core, trail=trail)
 
@@ -431,7 +431,8 @@ def _test_name(node, text) -> Optional[bytes]:
     return None
 
 
-def _three_way(b: bytes, o: bytes, t: bytes, what: str) -> bytes:
+def three_way(b, o, t, what: str):
+    """The one side that changed `what`, or both's one change; Refusal when they differ."""
     if o == t or t == b:
         return o
     if o == b:
