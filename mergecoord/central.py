@@ -15,22 +15,34 @@ def _is_git_dir(path):
     return (path / "HEAD").is_file() and (path / "objects").is_dir() and (path / "refs").is_dir()
 
 
-def _is_bare(git_dir):
-    """Read core.bare from the config without a git process (cheap, exact enough)."""
+def core_config(git_dir):
+    """The [core] keys (lower-cased) of a repository's own config file, read without a
+    git process: cheap, and exact enough for core.bare and core.sharedRepository."""
     try:
-        text = (git_dir / "config").read_text(errors="replace")
+        with open(os.path.join(os.fspath(git_dir), "config"), errors="replace") as f:
+            text = f.read()
     except OSError:
-        return False
-    section = ""
+        return {}
+    section, values = "", {}
     for raw in text.splitlines():
         line = raw.strip()
         if line.startswith("["):
             section = line.strip("[]").strip().lower()
         elif section == "core" and "=" in line:
             key, _, value = line.partition("=")
-            if key.strip().lower() == "bare":
-                return value.strip().lower() in ("true", "yes", "on", "1")
-    return False
+            values[key.strip().lower()] = value.split("#")[0].split(";")[0].strip().strip('"')
+    return values
+
+
+def _is_bare(git_dir):
+    return core_config(git_dir).get("bare", "").lower() in ("true", "yes", "on", "1")
+
+
+def is_bare_repository(path):
+    """Whether `path` is itself a bare repository's git dir (plain file checks)."""
+    from pathlib import Path
+
+    return _is_git_dir(Path(path)) and _is_bare(path)
 
 
 class Central:
@@ -86,6 +98,76 @@ class Central:
     def ensure_state_dir(self):
         os.makedirs(self.file("logs"), exist_ok=True)
 
+    # -- who may write ------------------------------------------------------------
+
+    def share(self):
+        """Make this process create files as core.sharedRepository asks (files.share);
+        returns that mode (None: not shared)."""
+        from .state.files import share
+
+        return share(core_config(self.root).get("sharedrepository"))
+
+    def owner(self):
+        """(uid, login) of the repository's owner: the owner of its git dir."""
+        uid = os.stat(self.root).st_uid
+        return uid, login_of(uid)
+
+    def may_write(self):
+        """Whether this process may write here without leaving behind files that the
+        owner (or, in a shared repository, the group) cannot use."""
+        from .state.files import may_write, shared_mode
+
+        try:
+            shared = shared_mode(core_config(self.root).get("sharedrepository"))
+        except ValueError:
+            shared = None
+        return may_write(self.root, shared)
+
+    def not_writer(self):
+        """None when this process may write here, else (owner login, caller login)."""
+        if self.may_write():
+            return None
+        return self.owner()[1], login_of(os.geteuid())
+
+
+    def require_writer(self, argv=None):
+        """Refuse, in one line naming the owner and the command to run instead, a
+        command that would write here as another user: it would leave files behind
+        that the owner's pushes and runner cannot replace or append to."""
+        who = self.not_writer()
+        if who is None:
+            return
+        owner, me = who
+        raise UserError(f"{self.root} belongs to {owner}, not {me}: run this as {owner}, "
+                        f"e.g. {run_as(owner, self.root, argv)}")
+
+
+def run_as(user, root, argv=None):
+    """The command line that repeats this command as `user` (sudo does not pass
+    MERGECOORD_REPO through, so the repository is named with --repo)."""
+    import shlex
+    import sys
+
+    argv = list(sys.argv if argv is None else argv)
+    program = argv[0] if argv else "mergecoord"
+    if os.path.basename(program) == "__main__.py":
+        program = [sys.executable, "-m", "mergecoord"]
+    else:
+        program = [os.path.abspath(program) if os.sep in program else program]
+    rest = argv[1:]
+    if "init" not in rest and not any(a == "--repo" or a.startswith("--repo=") for a in rest):
+        rest = ["--repo", root] + rest
+    return "sudo -u " + shlex.join([user, *program, *rest])
+
+
+def login_of(uid):
+    import pwd
+
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return str(uid)
+
 
 def server_user(environ=None):
     """Who acts on the server, as its transport says: GL_USER (gitolite/GitLab),
@@ -120,6 +202,7 @@ def locate(path, *, need_init=True):
     if not _is_bare(p):
         raise UserError(f"{p} is not a bare repository (run 'git init --bare' or pass --repo)")
     central = Central(p)
+    central.share()
     if need_init and not central.initialised:
         raise UserError(f"{p} is not set up for mergecoord (run 'mergecoord init {p}')")
     return central

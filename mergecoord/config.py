@@ -26,6 +26,7 @@ SCHEMA = {
     "consensus": {
         "threshold": (0.85, (int, float)),
         "max_rounds": (3, int),
+        "advocates": (False, bool),
     },
     "verify": {
         "command": ("", (str, list)),
@@ -39,13 +40,14 @@ SCHEMA = {
     "notify": {
         "webhook": ("", str),
         "timeout": (5, (int, float)),
+        "format": ("json", str),
     },
 }
 
 
 def _field(section, key):
     renames = {("verify", "command"): "verify_command", ("verify", "timeout"): "verify_timeout",
-               ("notify", "timeout"): "notify_timeout"}
+               ("notify", "timeout"): "notify_timeout", ("notify", "format"): "notify_format"}
     return renames.get((section, key), key)
 
 
@@ -53,7 +55,9 @@ def _field(section, key):
 # push hook loads it, and importing `dataclasses` costs every push ~5 ms.
 DEFAULTS = {_field(section, key): tuple(default) if isinstance(default, list) else default
             for section, table in SCHEMA.items() for key, (default, _types) in table.items()}
-DEFAULTS.update(workers=None, panel=DEFAULT_PANEL)     # workers: a fresh {} per Config
+# workers: author email -> name; worker_panelists: worker name -> the [[panel]] entry that
+# is its agent (from [workers.NAME] tables). None: a fresh {} per Config.
+DEFAULTS.update(workers=None, worker_panelists=None, panel=DEFAULT_PANEL)
 
 
 class Config:
@@ -67,7 +71,7 @@ class Config:
             raise TypeError(f"unknown Config fields: {', '.join(sorted(unknown))}")
         for key, default in DEFAULTS.items():
             value = values.get(key, default)
-            object.__setattr__(self, key, {} if value is None and key == "workers" else value)
+            object.__setattr__(self, key, {} if value is None and key in ("workers", "worker_panelists") else value)
 
     def __setattr__(self, key, value):
         raise AttributeError("Config is immutable")
@@ -115,9 +119,7 @@ def _values(text, source):
     values = {}
     for section, table in doc.items():
         if section == "workers":
-            if not isinstance(table, dict) or not all(isinstance(v, str) for v in table.values()):
-                raise UserError(f"broken config {source}: [workers] maps emails to names (strings)")
-            values["workers"] = {k.strip(): v for k, v in table.items()}
+            values.update(_workers(table, source))
             continue
         if section == "panel":
             values["panel"] = _panel(table, source)
@@ -138,9 +140,44 @@ def _values(text, source):
     threshold = values.get("threshold", 0.85)
     if not 0 < threshold <= 1:
         raise UserError(f"broken config {source}: consensus.threshold must be in (0, 1]")
+    from .webhooks import FORMATS
+
+    if values.get("notify_format", "json") not in FORMATS:
+        raise UserError(f"broken config {source}: notify.format must be one of {', '.join(FORMATS)}")
     if values.get("max_rounds", 3) < 1:
         raise UserError(f"broken config {source}: consensus.max_rounds must be at least 1")
+    kinds = {p.get("name"): p.get("kind") for p in values.get("panel", DEFAULT_PANEL)}
+    for worker, agent in values.get("worker_panelists", {}).items():
+        if agent not in kinds:
+            raise UserError(f"broken config {source}: [workers.{worker}] panelist {agent!r} "
+                            "is not the name of a [[panel]] entry")
+        if kinds[agent] == "builtin":
+            raise UserError(f"broken config {source}: [workers.{worker}] panelist {agent!r} "
+                            "is a builtin panelist, which speaks for no one")
     return values
+
+
+def _workers(table, source):
+    """[workers]: `"email" = "Name"` names authors; a `[workers.Name]` table holds that
+    worker's settings (`panelist`: the [[panel]] entry that is its agent)."""
+    if not isinstance(table, dict):
+        raise UserError(f"broken config {source}: [workers] maps emails to names")
+    names, panelists = {}, {}
+    for key, value in table.items():
+        if isinstance(value, str):
+            names[key.strip()] = value
+        elif isinstance(value, dict):
+            unknown = sorted(set(value) - {"panelist"})
+            if unknown:
+                raise UserError(f"broken config {source}: unknown key '{unknown[0]}' in [workers.{key}]")
+            agent = value.get("panelist")
+            if not isinstance(agent, str) or not agent.strip():
+                raise UserError(f"broken config {source}: [workers.{key}] panelist must name a [[panel]] entry")
+            panelists[key] = agent
+        else:
+            raise UserError(f"broken config {source}: [workers] maps emails to names (strings), "
+                            "or a worker's name to a table of its settings")
+    return {"workers": names, "worker_panelists": panelists}
 
 
 def _panel(tables, source):
@@ -186,7 +223,8 @@ def load(central):
     try:
         from .state.files import atomic_write
 
-        atomic_write(cache, json.dumps({"text": text, "values": values}))
+        if central.may_write():   # a reader who is not the owner leaves nothing behind
+            atomic_write(cache, json.dumps({"text": text, "values": values}))
     except (OSError, TypeError, ValueError):
         pass                      # a cache that cannot be written only costs time
     return Config(**values)

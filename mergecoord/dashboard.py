@@ -9,6 +9,7 @@ writes state.
 import os
 import time
 
+from .install import server_hook_problems
 from .state import health, journal, queue
 
 ACTIVE_WINDOW = 24 * 3600     # a worker is active if it pushed or merged in the last day
@@ -99,8 +100,12 @@ def summary(central, config, now=None):
     for e in entries:
         if e.status != queue.MERGING:
             continue
-        current.append({"id": e.id, "branch": e.branch, "worker": e.worker, "kind": e.kind,
-                        "phase": _phase(e, merges.get(e.id, {})), "elapsed": round(now - e.started_at, 1)})
+        record = merges.get(e.id, {})
+        item = {"id": e.id, "branch": e.branch, "worker": e.worker, "kind": e.kind,
+                "phase": _phase(e, record), "elapsed": round(now - e.started_at, 1)}
+        if record.get("status") == "discussing" and isinstance(record.get("round"), int):
+            item.update(round=record["round"], max_rounds=record.get("max_rounds"))
+        current.append(item)
     return {
         "repo": str(central.git_dir),
         "main": config.main,
@@ -111,6 +116,8 @@ def summary(central, config, now=None):
         "workers": sorted(workers),
         "pending_merges": sum(1 for e in entries if e.status == queue.QUEUED),
         "in_discussion": sum(1 for c in current if c["phase"] == "AI discussion"),
+        "discussions": [{"id": c["id"], "branch": c["branch"], "round": c.get("round"),
+                         "max_rounds": c.get("max_rounds")} for c in current if c["phase"] == "AI discussion"],
         "awaiting_human": len(pending_decisions),
         "merging": [{"id": c["id"], "branch": c["branch"], "elapsed": c["elapsed"]} for c in current],
         "current": current,
@@ -121,7 +128,7 @@ def summary(central, config, now=None):
         "panel_weights": learning.weights(central, config),
         "pending_decisions": pending_decisions,
         "generated_at": round(now, 3),
-        "warnings": health.notices(central),
+        "warnings": health.notices(central) + server_hook_problems(central.git_dir),
     }
 
 
@@ -137,8 +144,28 @@ def duration(seconds):
     return f"{seconds / 3600:.1f} h"
 
 
-def use_color(stream):
-    return not os.environ.get("NO_COLOR") and hasattr(stream, "isatty") and stream.isatty()
+def discussion_line(s):
+    """"m-0007, round 2/3" while a panel sits (the runner takes one merge at a time), else the count."""
+    shown = [f"{d['id']}, round {d['round']}/{d['max_rounds']}" for d in s.get("discussions", []) if d.get("round")]
+    return "; ".join(shown) if shown and len(shown) == s["in_discussion"] else s["in_discussion"]
+
+
+def use_color(stream, environ=None):
+    """Whether to colour what goes to `stream`: never with NO_COLOR set and not empty
+    (no-color.org), always with FORCE_COLOR set and not empty, never on TERM=dumb,
+    else on a terminal."""
+    env = os.environ if environ is None else environ
+    if env.get("NO_COLOR"):
+        return False
+    if env.get("FORCE_COLOR"):
+        return True
+    return can_redraw(stream, env)
+
+
+def can_redraw(stream, environ=None):
+    """Whether `stream` is a terminal that understands escape sequences (not TERM=dumb)."""
+    env = os.environ if environ is None else environ
+    return env.get("TERM") != "dumb" and hasattr(stream, "isatty") and stream.isatty()
 
 
 def render(s, color=False):
@@ -157,20 +184,21 @@ def render(s, color=False):
         by = (s.get("pause") or {}).get("by") or "?"
         rows.append((f"PAUSED by {by}: {reason[:60]}", "1;31"))
         row()
-    for warning in s.get("warnings", []):      # damaged state files: a person should look
+    for warning in s.get("warnings", []):      # damaged state, missing hooks: a person should look
         rows.append((f"warning: {warning}", "1;31"))
     if s.get("warnings"):
         row()
     row("Active Workers:", s["active_workers"])
     row("Pending Merges:", s["pending_merges"])
-    row("In AI Discussion:", s["in_discussion"], "36" if s["in_discussion"] else "")
+    row("In AI Discussion:", discussion_line(s), "36" if s["in_discussion"] else "")
     row("Awaiting Human:", s["awaiting_human"], "1;33" if s["awaiting_human"] else "")
     row()
     rows.append(("Current Activity:", ""))
     if s["current"]:
         for c in s["current"]:
             rows.append((f"> Merging: {c['branch']}", "1"))
-            rows.append((f"  Status: {c['phase']}", ""))
+            rounds = f", round {c['round']}/{c['max_rounds']}" if c.get("round") else ""
+            rows.append((f"  Status: {c['phase']}{rounds}", ""))
             rows.append((f"  Elapsed: {duration(c['elapsed'])}", ""))
     else:
         idle = "paused" if s["paused"] else ("runner active" if s["runner_active"] else "idle")

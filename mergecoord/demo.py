@@ -2,10 +2,13 @@
 
 A central bare repository and three worker clones (Apollo, Athena, Numa, named as in
 the seed) push with plain git; the installed hooks queue their branches; the runner
-merges them with the built-in panel (no network): clean merges, a structural conflict
-settled by consensus, a semantic conflict escalated and answered, the refactor task,
-the learning record and the dashboard. Everything the story does goes through the same
-code and commands a user runs; `run()` returns what it built so a test can check it.
+merges them: clean merges, a conflict the workers discuss on the panel (Apollo and
+Athena each speaking for their own branch, Numa neutral, the built-in strategies
+recusing) until a synthesis is applied in round 2, a second conflict escalated on a 2-1
+vote and answered, the refactor task, the learning record and the dashboard. The agents
+are scripted stand-ins for the Claude Code, Codex and Gemini CLIs (`demoagents.py`,
+labelled as such), so the story needs no network; everything else goes through the same
+code and commands a user runs. `run()` returns what it built so a test can check it.
 """
 
 import json
@@ -18,70 +21,9 @@ from pathlib import Path
 
 from .errors import UserError
 
-VECTOR = "engram/core/memory/storage/vector_storage.py"
-ENDPOINTS = "engram/api/v1/endpoints.py"
-
-WORKERS = (  # clone, name, email, branch of the first act (as in the seed)
-    ("Tekton-worker1", "Apollo", "apollo@tekton.dev", "sprint/optimize-vector-search"),
-    ("Tekton-worker2", "Athena", "athena@tekton.dev", "sprint/optimize-memory-storage"),
-    ("Tekton-worker3", "Numa", "numa@tekton.dev", "sprint/optimize-api-performance"),
-)
-
-INITIAL = {
-    VECTOR: '''"""Vector storage for Engram memories."""
-
-
-class VectorStorage:
-    def __init__(self, backend):
-        self.backend = backend
-
-    def search(self, query, limit=10):
-        return self.backend.search(query, limit)
-
-    def store(self, memory):
-        self.backend.store(memory)
-''',
-    ENDPOINTS: '''"""Engram HTTP API, version 1."""
-
-
-def get_memories(storage, query):
-    return {"results": storage.search(query)}
-''',
-    "README.md": "# Engram\n\nMemory for Tekton's AI workers.\n",
-}
-
-PARALLEL = '''
-    def parallel_search(self, queries, limit=10):
-        """Search several queries at once across the vector databases."""
-        return [self.search(query, limit) for query in queries]
-'''
-BATCH = '''
-    def batch_store(self, memories):
-        """Store memories in one batch, compressed."""
-        for memory in memories:
-            self.store(memory)
-'''
-STREAMING = '''
-
-def stream_memories(storage, query):
-    """Stream results as they arrive instead of waiting for all of them."""
-    for result in storage.search(query):
-        yield result
-'''
-CACHED_SEARCH = '''    def search(self, query, limit=10):
-        cache = self.__dict__.setdefault("_cache", {})
-        if (query, limit) not in cache:
-            cache[query, limit] = self.backend.search(query, limit)
-        return cache[query, limit]
-'''
-BATCHED_SEARCH = '''    def search(self, query, limit=10):
-        results = self.backend.search_batch([query], limit, compressed=True)
-        return results[0]
-'''
-PLAIN_SEARCH = '''    def search(self, query, limit=10):
-        return self.backend.search(query, limit)
-'''
-RATIONALE = "storage efficiency prioritized over read speed"
+from .demoscript import (AGENTS, AGENTS_DIR, BATCHED_SEARCH, BATCHED_STORE, CACHED_STORE, ENDPOINTS, ESCALATED,
+                         INITIAL, PARALLEL_SEARCH, PLAIN_SEARCH, PLAIN_STORE, RATIONALE, SCRIPT, STREAMING, VECTOR,
+                         WORKERS)
 
 
 class Sandbox:
@@ -157,7 +99,8 @@ def build(root, echo):
     config = config.replace("[workers]\n", "[workers]\n" + workers, 1)
     # The story drives the runner itself, step by step, instead of a detached one.
     config = config.replace("# autostart = true", "autostart = false", 1)
-    central.config_path.write_text(config)
+    config = config.replace("# advocates = false", "advocates = true", 1)
+    central.config_path.write_text(config + panel_config(install_agents(sandbox.root / AGENTS_DIR)))
     for name in install.SERVER_HOOKS:
         install.install_hook(install.hooks_dir(central.git_dir), name)
 
@@ -180,6 +123,33 @@ def build(root, echo):
         if hooks:
             sandbox.mergecoord("install-hooks", str(sandbox.clone(clone)), "--worker", name, check=False)
     return sandbox, central
+
+
+def install_agents(directory):
+    """The scripted stand-ins (`claude`, `codex`, `gemini`) and their script, in `directory`."""
+    from . import demoagents
+
+    directory.mkdir()
+    source = Path(demoagents.__file__).read_text()
+    for _, _, _, program in AGENTS:
+        path = directory / program
+        path.write_text(f"#!{sys.executable}\n# Scripted stand-in written by 'mergecoord demo': not a model.\n" + source)
+        path.chmod(0o755)
+    (directory / demoagents.SCRIPT).write_text(json.dumps(SCRIPT, indent=1))
+    return directory
+
+
+def panel_config(agents):
+    """The demo's panel: the built-in strategies, Numa neutral, and the agents through which
+    Apollo and Athena speak for their own work (neutral = false: advocates only)."""
+    lines = ["", "# The demo's panel: scripted stand-ins for the agent CLIs (mergecoord/demoagents.py).",
+             "[[panel]]", 'name = "builtin"', 'kind = "builtin"']
+    for worker, entry, kind, program in AGENTS:
+        lines += ["", "[[panel]]", f'name = "{entry}"', f'kind = "{kind}"', f'program = "{agents / program}"',
+                  "timeout = 30", f"neutral = {'true' if entry == worker else 'false'}"]
+    for worker, entry, _, _ in AGENTS:
+        lines += ["", f"[workers.{worker}]", f'panelist = "{entry}"']
+    return "\n".join(lines) + "\n"
 
 
 class Story:
@@ -215,33 +185,50 @@ class Story:
         self.heading("T+0: Workers Complete Their Tasks")
         s = self.sandbox
         vector = INITIAL[VECTOR]
-        s.commit_and_push("Tekton-worker1", WORKERS[0][3], {VECTOR: vector + PARALLEL},
-                          "Optimized vector search with parallel processing\n\nREADY_TO_MERGE")
-        s.commit_and_push("Tekton-worker2", WORKERS[1][3], {VECTOR: vector + BATCH},
-                          "Optimized memory storage with batch operations\n\nREADY_TO_MERGE")
+        s.commit_and_push("Tekton-worker1", WORKERS[0][3], {VECTOR: vector.replace(PLAIN_SEARCH, PARALLEL_SEARCH)},
+                          "Optimized vector search with parallel processing\n\n"
+                          "Searches every vector database in parallel and caches frequent queries.\n\n"
+                          "READY_TO_MERGE")
+        s.commit_and_push("Tekton-worker2", WORKERS[1][3], {VECTOR: vector.replace(PLAIN_SEARCH, BATCHED_SEARCH)},
+                          "Optimized memory storage with batch operations\n\n"
+                          "Flushes pending writes in batches and compresses stored vectors (60% smaller).\n\n"
+                          "READY_TO_MERGE")
         s.commit_and_push("Tekton-worker3", WORKERS[2][3], {ENDPOINTS: INITIAL[ENDPOINTS] + STREAMING},
                           "Optimized API with streaming responses\n\nREADY_TO_MERGE")
         self.heading("T+30s: Merge Coordinator Detects Ready Branches")
+        self.echo("The panel: Apollo and Athena each speak for their own branch, Numa is neutral, and the")
+        self.echo("built-in strategies recuse themselves from judgement calls. The agents are SCRIPTED")
+        self.echo("stand-ins for the Claude Code (Apollo), Codex (Athena) and Gemini (Numa) CLIs: they print")
+        self.echo(f"those tools' documented output, with lines written for this story ({AGENTS_DIR}/).")
+        self.echo("")
         processed = self.run_queue()
         self.result["act1"] = [(e.id, o.status, o.resolved_by) for e, o in processed]
-        structural = next((e.id for e, o in processed if o.resolved_by == "consensus"), None)
-        if structural:
-            self.heading(f"The panel's discussion of {structural} (mergecoord show {structural})")
-            from .state import transcripts
+        discussed = next((e.id for e, o in processed if o.resolved_by == "consensus"), None)
+        if discussed:
+            self.show_transcript(discussed)
 
-            for line in transcripts.load(self.central, structural).rstrip().splitlines():
-                self.echo(line)
+    def show_transcript(self, merge_id):
+        from .state import transcripts
+        from .untrusted import printable
+
+        self.heading(f"[Team Chat] the panel's discussion of {merge_id} (mergecoord show {merge_id})")
+        for line in transcripts.load(self.central, merge_id).rstrip().splitlines():
+            self.echo(printable(line))
 
     def act_escalation(self):
-        self.heading("Human Escalation Scenario: both rewrote VectorStorage.search()")
+        self.heading("Human Escalation Scenario: both rewrote VectorStorage.store()")
         s = self.sandbox
         current = s.read_main(VECTOR)
-        s.commit_and_push("Tekton-worker1", "sprint/search-caching",
-                          {VECTOR: current.replace(PLAIN_SEARCH, CACHED_SEARCH)},
-                          "Parallel search with intelligent caching\n\nREADY_TO_MERGE")
-        s.commit_and_push("Tekton-worker2", "sprint/search-batching",
-                          {VECTOR: current.replace(PLAIN_SEARCH, BATCHED_SEARCH)},
-                          "Batch operations with compression\n\nREADY_TO_MERGE")
+        s.commit_and_push("Tekton-worker1", "sprint/store-caching",
+                          {VECTOR: current.replace(PLAIN_STORE, CACHED_STORE)},
+                          "Parallel search with intelligent caching\n\n"
+                          "Every store clears the search cache, so cached results stay correct.\n\n"
+                          "READY_TO_MERGE")
+        s.commit_and_push("Tekton-worker2", ESCALATED,
+                          {VECTOR: current.replace(PLAIN_STORE, BATCHED_STORE)},
+                          "Batch operations with compression\n\n"
+                          "Stores go to the backend in compressed batches of 64.\n\n"
+                          "READY_TO_MERGE")
         processed = self.run_queue()
         self.result["act2"] = [(e.id, o.status, o.resolved_by) for e, o in processed]
         escalated = [(e, o) for e, o in processed if o.status == "escalated"]
@@ -249,6 +236,7 @@ class Story:
             self.echo("(nothing was escalated)")
             return
         entry, outcome = escalated[0]
+        self.show_transcript(entry.id)
         decision = outcome.decision
         self.result["decision"] = decision
         if not decision or "decide" not in self._commands():

@@ -147,7 +147,11 @@ def pre_receive(central, lines, environ=None):
     config = config_mod.load(central)
     user = server_user(environ)
     problems = []
+    stranger = central.not_writer()
     for old, new, ref in relevant:
+        if ref.startswith(ANSWERS) and stranger:
+            problems.append(f"rejected {ref}: {refusal(central, stranger)}")
+            continue
         if ref.startswith(ANSWERS):
             try:
                 check_answer_push(central, config, old, new, ref, user)
@@ -191,10 +195,21 @@ def record_answers(central, config, lines, environ=None):
     return queued
 
 
+def refusal(central, stranger):
+    """Why a push by another user than the repository's owner records nothing."""
+    owner, me = stranger
+    return (f"{central.root} belongs to {owner} and this push runs as {me}; push as {owner} (over ssh "
+            "or HTTP), or share the repository with a group (git config core.sharedRepository group)")
+
+
 def post_receive(central, lines):
     from . import config as config_mod
     from .state import queue
 
+    stranger = central.not_writer()
+    if stranger:        # its files would be ones the owner's runner cannot write
+        say(f"push accepted but NOT queued: {refusal(central, stranger)}")
+        return False
     config = config_mod.load(central)
     answered = record_answers(central, config, lines)
     updates = []
@@ -208,8 +223,8 @@ def post_receive(central, lines):
             if config.branch_matches(branch):
                 updates.append((branch, new))
     if not updates:
-        if answered and config.autostart:
-            start_runner(central)
+        if answered:
+            hand_over(central, config)
         return answered
     commits = read_commits(central.root, [new for _, new in updates if new != ZERO])
     queued = False
@@ -231,9 +246,23 @@ def post_receive(central, lines):
             entry = queue.withdraw(central, branch, f"{config.marker} removed")
             if entry:
                 say(f"withdrew {branch} ({entry.id}): its tip no longer says {config.marker}")
-    if (queued or answered) and config.autostart:
-        start_runner(central)
+    if queued or answered:
+        hand_over(central, config)
     return queued or answered
+
+
+def hand_over(central, config):
+    """The queue changed: wake the serving runner (`mergecoord start`, e.g. the systemd
+    service) at once, or else, with runner.autostart, start a detached one. True when
+    a runner will take it now."""
+    from . import wake
+
+    if wake.wake(central):
+        return True
+    if config.autostart:
+        start_runner(central)
+        return True
+    return False
 
 
 def start_runner(central):
@@ -275,6 +304,7 @@ def main(argv=None):
     name = argv[0] if argv else ""
     git_dir = os.environ.get("GIT_DIR", ".")
     central = Central(git_dir)
+    central.share()
     # Ref names are bytes to git; one that is not UTF-8 must not break the hook.
     # Lines end at "\n" only: splitlines() would cut a ref name at U+2028.
     lines = [line for line in sys.stdin.buffer.read().decode("utf-8", "backslashreplace").split("\n") if line]
@@ -287,7 +317,8 @@ def main(argv=None):
     except UserError as e:
         say(f"{e} (push accepted; nothing queued)")
     except OSError as e:
-        if e.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EIO):
+        if e.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EIO, errno.EACCES,
+                           errno.EPERM):
             report_internal_error(central, name)
             return 0
         say(f"could not write {os.path.basename(os.fsdecode(e.filename or 'the state'))}: {e.strerror}; "
@@ -298,8 +329,10 @@ def main(argv=None):
 
 
 def report_internal_error(central, name):
+    error = sys.exc_info()[1]
     path = log_failure(central, name)
-    say(f"internal error, push accepted but not queued (details in {path})")
+    where = f"details in {path}" if path else f"{error.__class__.__name__}: {error}; it could not be logged"
+    say(f"internal error, push accepted but not queued ({where})")
 
 
 def pre_receive_main(central, lines):

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from . import gitolite
 from .errors import UserError
 from .resources import hook_template
 
@@ -78,10 +79,11 @@ def render(name, python=None):
     return text.replace("@PYTHON@", python or sys.executable).replace("@SYS_PATH@", hook_sys_path())
 
 
-def install_hook(directory, name, python=None):
-    """Install one hook; returns what happened: installed, updated, unchanged or chained."""
+def install_hook(directory, name, python=None, filename=None):
+    """Install one hook (as `filename`, default its name); returns what happened:
+    installed, updated, unchanged or chained."""
     directory.mkdir(parents=True, exist_ok=True)
-    target = directory / name
+    target = directory / (filename or name)
     content = render(name, python)
     status = "installed"
     if target.exists() or target.is_symlink():
@@ -95,6 +97,9 @@ def install_hook(directory, name, python=None):
             status = "updated"
         else:
             legacy = directory / f"{name}.legacy"
+            if gitolite.owns_hook(target):
+                raise UserError(f"{target} is gitolite's; mergecoord's hooks go in as gitolite "
+                                "repo-specific hooks ('mergecoord init' on the repository sets them up)")
             if legacy.exists():
                 raise UserError(f"{target} is not mergecoord's and {legacy} exists too; "
                                 "merge them by hand, then run this again")
@@ -118,3 +123,40 @@ def uninstall_hook(directory, name):
             os.replace(legacy, target)
         return True
     return False
+
+
+def runs_ours(path):
+    """Whether the hook at `path` runs mergecoord: our launcher itself, or gitolite's hook
+    driver with one of its `<hook>.hNN-*` links pointing at our launcher."""
+    def ours(p):
+        try:
+            with open(p, errors="replace") as f:
+                return MARKER in f.read(4096)
+        except OSError:
+            return False
+
+    if not gitolite.owns_hook(path):
+        return ours(path)
+    directory, name = os.path.split(path)
+    try:
+        siblings = os.listdir(directory)
+    except OSError:
+        return False
+    return any(ours(os.path.join(directory, n)) for n in siblings if n.startswith(name + ".h"))
+
+
+def server_hook_problems(git_dir):
+    """One line for each server hook that does not run mergecoord (removed, replaced by
+    another, or displaced by gitolite), for `mergecoord status`."""
+    directory = hooks_dir(git_dir)
+    effect = {"post-receive": "pushes are not queued", "pre-receive": "answers are not checked"}
+    out = []
+    for name in SERVER_HOOKS:
+        path = directory / name
+        if not runs_ours(path):
+            what = ("missing" if not os.path.lexists(path) else
+                    "gitolite's hook driver, without mergecoord's repo-specific hook" if gitolite.owns_hook(path)
+                    else "not mergecoord's")
+            out.append(f"hooks/{name} does not run mergecoord ({what}): {effect[name]}; "
+                       f"run 'mergecoord init {git_dir}'")
+    return out

@@ -107,6 +107,13 @@ def last_touch(store, head, base, paths, limit=500):
     """(worker, message) of the newest change on main since `base` that touched any of
     `paths`: whose work is main's side of a conflict. Mergecoord's merges name their
     worker in a trailer; other commits are named by their author."""
+    return next(touches(store, head, base, paths, limit), ("main", ""))
+
+
+def touches(store, head, base, paths, limit=500):
+    """(worker, message) of each change to any of `paths` on the first-parent chain from
+    `head` back to `base`, newest first: what each side of a conflict did and why. A
+    mergecoord merge stands for its branch (its Worker trailer, the branch tip's message)."""
     from dulwich.object_store import tree_lookup_path
 
     from .merge import path_bytes
@@ -125,7 +132,7 @@ def last_touch(store, head, base, paths, limit=500):
             trailers = trailers_of(commit.message)
             if "Worker" in trailers and len(commit.parents) > 1:
                 message = store[commit.parents[1]].message
-                return trailers["Worker"], message.decode("utf-8", "replace")
+                yield trailers["Worker"], message.decode("utf-8", "replace")
+                continue
             name = commit.author.decode("utf-8", "replace").partition(" <")[0]
-            return name, commit.message.decode("utf-8", "replace")
-    return "main", ""
+            yield name, commit.message.decode("utf-8", "replace")

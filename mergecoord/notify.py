@@ -10,6 +10,9 @@ such as Slack put their token). After three failures in a row the webhook is
 given a rest of a minute, during which events are dropped (and counted in the log)
 rather than making the backlog grow.
 
+`notify.format` shapes each request (webhooks.py): this JSON (default), or a chat
+message for Slack, Discord or ntfy.
+
 Also here: reminders about decisions left pending (`remind`), at most once per
 `escalation.remind_after_hours` per decision, remembered in `<state>/reminders.json`.
 
@@ -23,7 +26,6 @@ rounds, confidence (merged), conflicts, decision, detail (escalated), choice (de
 error (failed), pending_since, pending_hours (reminder).
 """
 
-import json
 import queue
 import threading
 import time
@@ -51,7 +53,7 @@ def deliver(central, config, events):
 
             records = journal.merges(central)
         payloads.append(payload(central, event, records or {}))
-    return COURIER.post(central, config.webhook, config.notify_timeout, payloads)
+    return COURIER.post(central, config.webhook, config.notify_timeout, payloads, config.notify_format)
 
 
 def payload(central, event, records):
@@ -118,11 +120,11 @@ class Courier:
         self.failures = 0
         self.rest_until = 0.0
 
-    def post(self, central, url, timeout, payloads):
+    def post(self, central, url, timeout, payloads, fmt="json"):
         queued = 0
         for body in payloads:
             try:
-                self.backlog.put_nowait((central, url, timeout, body))
+                self.backlog.put_nowait((central, url, timeout, body, fmt))
                 queued += 1
             except queue.Full:
                 log(central, f"dropped {body['event']} {body['merge_id']}: {MAX_BACKLOG} events already "
@@ -143,7 +145,7 @@ class Courier:
     def run(self):
         session = None
         while True:
-            central, url, timeout, body = self.backlog.get()
+            central, url, timeout, body, fmt = self.backlog.get()
             try:
                 if time.monotonic() < self.rest_until:
                     log(central, f"dropped {body['event']} {body['merge_id']}: {redact(url)} failed "
@@ -153,7 +155,7 @@ class Courier:
                     import requests    # only a process that notifies pays for importing it
 
                     session = requests.Session()
-                problem = send(session, url, timeout, body)
+                problem = send(session, url, timeout, body, fmt)
                 if problem:
                     self.failures += 1
                     log(central, f"{body['event']} {body['merge_id']} not delivered to {redact(url)}: {problem}")
@@ -167,15 +169,17 @@ class Courier:
                 self.backlog.task_done()
 
 
-def send(session, url, timeout, body):
-    """POST one event; '' on success, else why not (without the URL: it may hold a token)."""
+def send(session, url, timeout, body, fmt="json"):
+    """POST one event in `fmt` (notify.format); '' on success, else why not (without the
+    URL: it may hold a token)."""
     import requests
 
-    data = json.dumps(body, sort_keys=True).encode("utf-8")
+    from .webhooks import request
+
+    data, headers = request(body, fmt)
     try:
         response = session.post(url, data=data, timeout=timeout, allow_redirects=False,
-                                headers={"Content-Type": "application/json", "User-Agent": USER_AGENT,
-                                         "X-Mergecoord-Event": body["event"]})
+                                headers={**headers, "User-Agent": USER_AGENT, "X-Mergecoord-Event": body["event"]})
         response.close()
     except requests.Timeout:
         return f"no answer within {timeout:g}s"

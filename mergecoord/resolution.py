@@ -7,13 +7,19 @@ used only when it is confident and every resolved file validates. Nothing here
 moves main: it returns a MergeOutcome for the runner.
 """
 
+import tempfile
+from contextlib import contextmanager
+from dataclasses import replace
 from fnmatch import fnmatchcase
+from itertools import islice
 
 from dulwich.object_store import commit_tree_changes
 from dulwich.objects import Blob
 
 from . import learning, mainline
 from .merge import path_bytes
+
+LOG_LIMIT = 8       # commit messages per side an advocate is shown
 
 
 def conflict_files(store, merge):
@@ -58,13 +64,57 @@ def file_of(store, conflict, marked):
 def context_for(runner, entry, main, sha, files, base):
     from .panel.hunks import ConflictContext
 
-    ours_worker, ours_message = mainline.last_touch(runner.store, main, base, [f.path for f in files])
+    paths = [f.path for f in files]
+    # Only advocates read the sides' histories; the walk costs a few ms a commit, so it is
+    # not taken for a panel that has none.
+    logs = LOG_LIMIT if runner.config.advocates else 0
+    ours = list(islice(mainline.touches(runner.store, main, base, paths), max(logs, 1)))
+    ours_worker, ours_message = ours[0] if ours else ("main", "")
     theirs_message = runner.store[sha].message.decode("utf-8", "replace")
+    theirs = [message for _, message in islice(mainline.touches(runner.store, sha, base, paths), logs)]
     return ConflictContext(
         merge_id=entry.id, branch=entry.branch, ours_worker=ours_worker, theirs_worker=entry.worker,
         ours_message=ours_message, theirs_message=theirs_message, files=tuple(files),
-        lessons=tuple(learning.lessons(runner.central, [f.path for f in files])),
+        lessons=tuple(learning.lessons(runner.central, paths)),
+        ours_log=tuple(message for _, message in ours[:logs]), theirs_log=tuple(theirs),
     )
+
+
+@contextmanager
+def checkout_for(store, merge, panel):
+    """A checkout of the merge (conflict markers in the conflicted files) in a temp dir,
+    its files read-only, when a panelist runs in one (agent CLIs link it into a directory
+    of their own for each call); "" otherwise."""
+    if not any(getattr(p, "wants_checkout", False) for p in panel):
+        yield ""
+        return
+    from pathlib import Path
+
+    from .verify import checkout_tree
+
+    with tempfile.TemporaryDirectory(prefix="mergecoord-merge-") as temp:
+        directory = Path(temp) / "checkout"
+        directory.mkdir()
+        try:
+            checkout_tree(store, merge.tree, directory)
+        except ValueError:          # a tree we refuse to write out: the agents get the prompt only
+            yield ""
+            return
+        _read_only(directory)
+        yield str(directory)
+
+
+def _read_only(directory):
+    # The panelists' checkouts share these files (hard links): nobody writes through them.
+    import os
+    import stat
+
+    for root, _dirs, files in os.walk(directory):
+        for name in files:
+            path = os.path.join(root, name)
+            mode = os.lstat(path).st_mode
+            if stat.S_ISREG(mode):
+                os.chmod(path, mode & ~0o222)
 
 
 def resolve(runner, entry, main, sha, merge):
@@ -94,9 +144,11 @@ def resolve(runner, entry, main, sha, merge):
     from .panel.consensus import settle
     from .validate import validate_text
 
-    panel = runner.panel()
-    result = settle(context, panel, threshold=config.threshold, max_rounds=config.max_rounds,
-                    validate=validate_text, weights=runner.panel_weights())
+    panel = runner.panel_for(context)
+    with checkout_for(runner.store, merge, panel) as workdir:
+        result = settle(replace(context, workdir=workdir), panel, threshold=config.threshold,
+                        max_rounds=config.max_rounds, validate=validate_text, weights=runner.panel_weights(),
+                        on_round=lambda number, rounds: runner.discussing(entry, number, rounds, paths))
     outcome.panel = result
     outcome.transcript = result.transcript()
     outcome.rounds = len(result.rounds)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from dulwich.file import FileLocked
 from dulwich.repo import Repo
 
-from . import events, mainline, notify, recovery, resolution
+from . import events, mainline, notify, recovery, resolution, wake
 from .errors import UserError
 from .merge import MergeError, merge_commits
 from .state import journal, pause, queue, transcripts
@@ -108,12 +108,25 @@ class Runner:
     def serve(self, once, should_stop):
         """The loop of `run`, under the runner lock."""
         self.recover()
+        # Serving, the runner sleeps on the wake FIFO: a push that queues wakes it at once.
+        self.alarm = None if once else wake.Alarm(self.central)
+        try:
+            return self.serve_queue(once, should_stop)
+        finally:
+            if self.alarm is not None:
+                self.alarm.close()
+
+    def idle(self):
+        """Wait for the next look at the queue: a poll interval, or less when woken."""
+        self.alarm.wait(self.config.poll_interval)
+
+    def serve_queue(self, once, should_stop):
         while not should_stop():
             if self.is_paused():
                 self.publish_pending()
                 if once:
                     break
-                time.sleep(self.config.poll_interval)
+                self.idle()
                 continue
             entry = queue.claim(self.central)
             if entry is not None:
@@ -129,7 +142,7 @@ class Runner:
                 if queue.claim_peek(self.central) and self.lock.acquire(blocking=False):
                     continue
                 return self.processed
-            time.sleep(self.config.poll_interval)
+            self.idle()
         return self.processed
 
     def recover(self):
@@ -215,7 +228,6 @@ class Runner:
                 outcome = MergeOutcome("ready", resolved_by="clean", tree=result.tree, merge=result)
             else:
                 self.echo("✗ CONFLICT in " + printable(", ".join(c.path for c in result.conflicts)))
-                journal.record(self.central, entry.id, "discussing", conflicts=[c.path for c in result.conflicts])
                 outcome = resolution.resolve(self, entry, main, sha, result)
         if outcome.transcript:
             outcome.transcript = self.redact(outcome.transcript)
@@ -281,6 +293,40 @@ class Runner:
             except ValueError as e:
                 raise UserError(f"broken config {self.central.config_path}: {e}") from None
         return self._panel
+
+    def panel_for(self, context):
+        """The panel for one conflict: with `consensus.advocates`, the workers on both sides
+        whose `[workers.NAME] panelist` is set (A's first), then the neutral seats; a
+        neutral seat named like an advocate does not sit as neutral on its own work."""
+        neutral = self.panel()
+        if not self.config.advocates or context.ours_worker == context.theirs_worker:
+            return neutral
+        sides = {side: (worker, self.config.worker_panelists[worker])
+                 for side, worker in (("A", context.ours_worker), ("B", context.theirs_worker))
+                 if worker in self.config.worker_panelists}
+        if not sides:
+            return neutral
+        from .panel.factory import build_advocates
+        from .resources import template
+
+        try:
+            advocates = build_advocates([dict(p) for p in self.config.panel], sides, environ=os.environ,
+                                        prompts_dir=template("prompts"), threshold=self.config.threshold,
+                                        max_rounds=self.config.max_rounds)
+        except ValueError as e:
+            raise UserError(f"broken config {self.central.config_path}: {e}") from None
+        names = {a.name for a in advocates}
+        return advocates + [p for p in neutral if p.name not in names]
+
+    def discussing(self, entry, number, rounds, conflicts=()):
+        """The panel starts round `number` of `rounds`: the dashboard shows it. The first
+        round is the `discussing` event (one fsynced line, as before there were rounds)."""
+        if number == 1:
+            journal.record(self.central, entry.id, "discussing", conflicts=list(conflicts), round=1, max_rounds=rounds)
+        else:
+            journal.record(self.central, entry.id, "round", round=number, max_rounds=rounds)
+        self.echo("[Merge Coordinator] " + ("Initiating AI consensus for conflict resolution..." if number == 1
+                                            else f"Round {number} of {rounds} - seeking higher confidence..."))
 
     def panel_weights(self):
         from . import learning

@@ -173,3 +173,11 @@ def make_worker(tmp_path, central):
         worker.git("config", "user.email", worker.email)
         return worker
     return make
+
+
+@pytest.fixture
+def agents(tmp_path, monkeypatch):
+    """Stand-in `claude`, `codex`, `gemini` and `aider` executables on PATH (tests/standins.py)."""
+    from standins import install
+
+    return install(tmp_path, monkeypatch)

@@ -2,6 +2,7 @@
 mix of outcomes, and show a merge while the panel discusses it."""
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -127,7 +128,8 @@ def run_on_terminal(central, *args, env_extra=None):
     import pty
 
     master, slave = pty.openpty()
-    env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
+    env["TERM"] = "xterm-256color"
     env.update(env_extra or {})
     proc = subprocess.run([sys.executable, "-m", "mergecoord", "--repo", str(central.path), *args],
                           stdout=slave, stderr=subprocess.PIPE, cwd=ROOT, env=env, timeout=30)
@@ -155,3 +157,18 @@ def test_colour_on_a_terminal_unless_no_color(central, make_worker):
     watched = run_on_terminal(central, "status", "--watch", "--interval", "0.1", "--count", "2",
                               env_extra={"NO_COLOR": "1"})
     assert watched.count("\x1b[H") == 2                  # redrawn in place, not scrolled
+
+
+def test_no_color_force_color_and_a_dumb_terminal(central, make_worker):
+    central.mc("pause", "-m", "lunch", check=True)
+    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
+    piped = lambda **extra: central.mc("status", env={**env, **extra}, check=True).stdout
+    assert "\x1b[" not in piped()
+    assert "\x1b[1;31mPAUSED" in piped(FORCE_COLOR="1")          # colour into a pipe, on request
+    assert "\x1b[" not in piped(FORCE_COLOR="1", NO_COLOR="1")   # NO_COLOR wins
+    # NO_COLOR counts only when it is not empty; TERM=dumb means no escapes at all.
+    assert "\x1b[1;31mPAUSED" in run_on_terminal(central, "status", env_extra={"NO_COLOR": ""})
+    assert "\x1b[" not in run_on_terminal(central, "status", env_extra={"TERM": "dumb"})
+    watched = run_on_terminal(central, "status", "--watch", "--interval", "0.1", "--count", "2",
+                              env_extra={"TERM": "dumb"})
+    assert "\x1b[" not in watched and watched.count("PAUSED") == 2

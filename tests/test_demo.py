@@ -21,22 +21,32 @@ def test_demo_replays_the_seed_story(tmp_path):
     out = proc.stdout
     for needle in ("queued sprint/optimize-vector-search as m-0001", "Clean merge to main",
                    "Applying AI consensus merge", "3 branches processed", "2 clean merges",
-                   "1 AI-resolved conflict (1 round)", "HUMAN MERGE DECISION NEEDED", "1 human escalation",
+                   "1 AI-resolved conflict (2 rounds)", "HUMAN MERGE DECISION NEEDED", "1 human escalation",
                    "Applying human decision", "[Apollo Inbox] New refactor task", "Learning System Updates",
                    "Merge Coordinator Dashboard"):
         assert needle in out, needle
+    # The seed's discussion: scripted stand-ins, labelled so, speaking as the workers.
+    assert "SCRIPTED" in out and "stand-ins for the Claude Code (Apollo), Codex (Athena) and Gemini" in out
+    assert "Advocates: Apollo speaks for A (main), Athena speaks for B (sprint/optimize-memory-storage)" in out
+    assert "[Numa]: proposes C (85%): Architecture perspective: we need both." in out
+    assert "[Synthesis]: D, backed by Apollo, Athena, Numa" in out and "Confidence: 92% (above threshold)" in out
+    # The escalation: a 2-1 vote, each panelist's vote in the decision box.
+    assert "AI Vote: 2 for A, 1 for B" in out
+    assert "[Athena] for B (own side, not counted, 90%)" in out and "[Numa] for A (75%)" in out
 
     central = sandbox / "Tekton.git"
     assert sorted(p.name for p in sandbox.iterdir()) == [
-        "Tekton-setup", "Tekton-worker1", "Tekton-worker2", "Tekton-worker3", "Tekton.git"]
+        "Tekton-setup", "Tekton-worker1", "Tekton-worker2", "Tekton-worker3", "Tekton.git", "scripted-agents"]
 
     def show(path):
         return git("--git-dir", str(central), "show", f"main:{path}").stdout
 
     vector = show("engram/core/memory/storage/vector_storage.py")
-    assert "def parallel_search" in vector and "def batch_store" in vector     # consensus kept both
-    assert "search_batch([query], limit, compressed=True)" in vector           # the human chose B
-    assert "_cache" not in vector and "<<<<<<<" not in vector
+    assert "def batch_search" in vector and "self.cache[query]" in vector      # the synthesis split search
+    assert "self.backend.store_batch(self.pending)" in vector                  # the human chose B
+    assert "self.cache.clear()" not in vector and "<<<<<<<" not in vector
+    assert git("--git-dir", str(central), "log", "-1", "--format=%(trailers:key=Consensus-Rounds,valueonly)",
+               "main~3").stdout.strip() == "2"      # m-0002, settled in round 2
     assert "def stream_memories" in show("engram/api/v1/endpoints.py")
     trailers = git("--git-dir", str(central), "log", "--first-parent",
                    "--format=%(trailers:key=Resolved-By,valueonly)", "main").stdout.split()

@@ -2,7 +2,9 @@
 and the human unchanged, on real repositories."""
 
 import os
+import signal
 import subprocess
+import sys
 
 import pytest
 from dulwich.repo import Repo
@@ -265,3 +267,18 @@ def test_init_refuses_a_git_older_than_2_38(tmp_path):
     assert proc.returncode == 1
     assert proc.stderr.strip().splitlines()[-1].endswith("found: git version 2.30.1")
     assert "Traceback" not in proc.stderr and not (tmp_path / "repo.git").exists()
+
+
+def test_a_killed_process_scratch_repository_is_removed_by_the_next_one():
+    """merge_texts works in a per-process scratch repository removed at exit; a runner
+    killed with SIGKILL never reaches its exit handler, so the next process sweeps it."""
+    code = ("import os, signal; from mergecoord.merge.engine import scratch_store; "
+            "print(os.path.dirname(scratch_store().path), flush=True); {}")
+    killed = subprocess.run([sys.executable, "-c", code.format("os.kill(os.getpid(), signal.SIGKILL)")],
+                            capture_output=True, text=True)
+    assert killed.returncode == -signal.SIGKILL
+    left = killed.stdout.strip()
+    assert os.path.isdir(left)
+    survivor = subprocess.run([sys.executable, "-c", code.format("")], capture_output=True, text=True, check=True)
+    assert not os.path.exists(left)
+    assert not os.path.exists(survivor.stdout.strip())        # removed at its own exit

@@ -27,8 +27,10 @@ class Webhook:
         class Handler(QuietHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                as_json = self.headers.get("Content-Type") == "application/json"
                 hook.received.append({"path": self.path, "headers": dict(self.headers),
-                                      "body": json.loads(body), "at": time.monotonic()})
+                                      "body": json.loads(body) if as_json else body.decode("utf-8"),
+                                      "at": time.monotonic()})
                 if hook.mode == "slow":
                     time.sleep(hook.delay)
                 try:
@@ -182,3 +184,31 @@ def test_a_decision_left_pending_is_reminded_once_per_interval(central, webhook)
     assert notify.remind(repo, config, now=time.time() + 3700, force=True) == [decision]
     assert notify.drain(repo, config) == 0
     assert len([e for e in webhook.events() if e["event"] == "reminder"]) == 2
+
+
+@pytest.mark.parametrize("fmt", ["slack", "discord", "ntfy"])
+def test_chat_formats_say_what_happened_and_a_branch_name_cannot_mention_anyone(central, make_worker, webhook, fmt):
+    configure(central, webhook.url, extra=f'format = "{fmt}"\n')
+    branch = "sprint/<!channel>-@everyone"
+    make_worker("Apollo").work(branch, {"a.txt": "a\n"})
+    _seconds, proc = run_runner(central)
+    assert proc.returncode == 0, proc.stderr
+    assert [r["headers"]["X-Mergecoord-Event"] for r in webhook.received] == ["queued", "merged"]
+    merged = webhook.received[1]
+    if fmt == "slack":
+        assert merged["body"] == {"text": "[central.git] merged sprint/&lt;!channel&gt;-@everyone (Apollo) as m-0001 "
+                                          f"(clean) {central.rev('main')[:10]}"}
+    elif fmt == "discord":
+        assert merged["body"]["allowed_mentions"] == {"parse": []}
+        assert merged["body"]["content"].startswith(f"[central.git] merged {branch} (Apollo) as m-0001 (clean)")
+    else:
+        assert merged["headers"]["Title"] == "mergecoord m-0001 merged"
+        assert merged["headers"]["Tags"] == "white_check_mark"
+        assert merged["body"].startswith(f"[central.git] merged {branch} (Apollo) as m-0001 (clean)")
+
+
+def test_an_unknown_format_is_a_broken_config(central):
+    central.set_config('[notify]\nformat = "teams"\n')
+    proc = central.mc("status")
+    assert proc.returncode == 1
+    assert "notify.format must be one of json, slack, discord, ntfy" in proc.stderr

@@ -233,7 +233,7 @@ def test_command_panelists(tmp_path):
 
 
 @pytest.mark.parametrize("entry,message", [
-    ({"kind": "gemini"}, "unknown kind 'gemini'"),
+    ({"kind": "gemeni"}, "unknown kind 'gemeni'"),
     ({"name": "gpt", "kind": "openai", "model": "m"}, "missing url"),
     ({"name": "gpt", "kind": "openai", "url": "http://x/v1"}, "missing model"),
     ({"name": "gpt", "kind": "openai", "url": "http://x/v1", "model": "m", "modle": 1}, "unknown key 'modle'"),

@@ -56,11 +56,15 @@ def cli(ctx, repo):
     ctx.obj["repo_arg"] = repo
 
 
-def central_of(ctx, need_init=True):
-    """The Central the command works on (cached on the context)."""
+def central_of(ctx, need_init=True, write=False):
+    """The Central the command works on (cached on the context). With `write`, a
+    command that changes the state refuses to run as anyone but the repository's
+    owner (or, in a shared repository, a member of its group)."""
     obj = ctx.find_root().obj
     if "central" not in obj:
         obj["central"] = locate(default_repo_path(obj.get("repo_arg")), need_init=need_init)
+    if write:
+        obj["central"].require_writer()
     return obj["central"]
 
 
@@ -85,6 +89,27 @@ from . import worker  # noqa: E402,F401  (install-hooks, inbox)
 from .decide import decide as _decide  # noqa: E402
 
 cli.add_command(_decide)
+
+
+def _repo_after_subcommand(ctx, _param, value):
+    if value is not None:
+        ctx.find_root().obj["repo_arg"] = value
+
+
+def accept_repo_everywhere(group):
+    """`--repo` also after the subcommand (`mergecoord start --once --repo R`), as
+    people type it; the later one wins. Commands with their own --repo keep it."""
+    for command in group.commands.values():
+        if isinstance(command, click.Group):
+            accept_repo_everywhere(command)
+        if command.name != "init" and not any("--repo" in p.opts for p in command.params):
+            command.params.append(click.Option(
+                ["--repo"], metavar="PATH", expose_value=False, is_eager=True,
+                callback=_repo_after_subcommand,
+                help="The central bare repository (as before the command)."))
+
+
+accept_repo_everywhere(cli)
 
 
 def main():

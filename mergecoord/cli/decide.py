@@ -24,11 +24,13 @@ def source_for(repo_arg, remote):
     from ..decisions.local import LocalDecisions
     from ..decisions.remote import RemoteDecisions
 
-    if repo_arg:
-        from .. import config
-        from ..central import locate
+    from .. import config
+    from ..central import is_bare_repository, locate
 
-        central = locate(repo_arg)
+    if repo_arg or is_bare_repository(os.getcwd()):
+        # In the bare repository itself without asking git, which refuses a repository
+        # owned by another user ("dubious ownership") before we could say whose it is.
+        central = locate(repo_arg or os.getcwd())
         return LocalDecisions(central, config.load(central))
     proc = subprocess.run(["git", "rev-parse", "--is-bare-repository", "--absolute-git-dir", "--show-toplevel"],
                           capture_output=True, text=True)
@@ -37,9 +39,6 @@ def source_for(repo_arg, remote):
         raise UserError("not in a git repository (run in a clone of the central repository, "
                         "or in the central repository, or pass --repo)")
     if lines[0].strip() == "true":
-        from .. import config
-        from ..central import locate
-
         central = locate(lines[1].strip())
         return LocalDecisions(central, config.load(central))
     return RemoteDecisions(lines[2].strip() or os.getcwd(), remote or "origin")
@@ -63,8 +62,10 @@ def parse_files(values):
 @click.option("--diff", "with_diff", is_flag=True, help="With show: the diff between A and B.")
 @click.option("--remote", default=None, help="In a clone: the remote to use (default origin).")
 @click.option("--repo", "repo_opt", default=None, metavar="PATH", help="The central bare repository.")
+@click.option("--as", "as_name", default=None, metavar="NAME",
+              help="On the central repository, as its owner: answer for NAME (recorded as entered by you).")
 @click.pass_context
-def decide(ctx, words, rationale, file_choices, as_json, with_diff, remote, repo_opt):
+def decide(ctx, words, rationale, file_choices, as_json, with_diff, remote, repo_opt, as_name):
     """Answer the merge decisions that the panel escalated to a human.
 
     \b
@@ -73,6 +74,7 @@ def decide(ctx, words, rationale, file_choices, as_json, with_diff, remote, repo
       git merge-decide show ID [--diff]
       git merge-decide ID CHOICE [-m WHY] [--file PATH=CHOICE]
       git merge-decide reject ID [-m WHY]
+      git merge-decide --as NAME ID CHOICE   on the server, as the repository's owner
 
     CHOICE is A (main's side), B (the branch's side), an AI proposal C, D, ...,
     or one letter per conflicted file (ABB). In the central bare repository the
@@ -83,19 +85,32 @@ def decide(ctx, words, rationale, file_choices, as_json, with_diff, remote, repo
     repo_arg = repo_opt or root.get("repo_arg") or os.environ.get("MERGECOORD_REPO")
     files = parse_files(file_choices)
     words = list(words)
+    if as_name is not None and not as_name.strip():
+        raise UsageError("--as needs the name of the person you answer for")
+
+    def answering():
+        source = source_for(repo_arg, remote)
+        if source.where == "local":
+            source.central.require_writer()      # before a human types an answer, not after
+        if as_name:
+            source.speak_for(as_name.strip())
+        return source
+
     if not words:
         if files or rationale:
             raise UsageError("give the decision id: git merge-decide ID CHOICE")
-        return interactive(source_for(repo_arg, remote))
+        return interactive(answering())
     verb = words[0]
+    if as_name and (verb in ("list", "show") or (len(words) == 1 and not files)):
+        raise UsageError("--as goes with an answer: git merge-decide --as NAME ID CHOICE")
     if verb == "list" and len(words) == 1:
         return list_decisions(source_for(repo_arg, remote), as_json)
     if verb == "show" and len(words) == 2:
         return show(source_for(repo_arg, remote), words[1], as_json, with_diff)
     if verb == "reject" and len(words) == 2:
-        return answer_one(source_for(repo_arg, remote), words[1], "reject", {}, rationale)
+        return answer_one(answering(), words[1], "reject", {}, rationale)
     if len(words) == 2 or (len(words) == 1 and files):
-        return answer_one(source_for(repo_arg, remote), words[0], words[1] if len(words) == 2 else "",
+        return answer_one(answering(), words[0], words[1] if len(words) == 2 else "",
                           files, rationale)
     if len(words) == 1 and verb.startswith("d-"):
         return show(source_for(repo_arg, remote), verb, as_json, with_diff)
@@ -121,7 +136,7 @@ def list_decisions(source, as_json):
 
 
 def show(source, decision_id, as_json, with_diff):
-    from ..decisions.render import box
+    from ..decisions.render import answered, box
 
     doc = source.load(decision_id)
     if as_json:
@@ -129,8 +144,7 @@ def show(source, decision_id, as_json, with_diff):
     click.echo(box(doc))
     if doc["status"] != "pending":
         answer = doc.get("answer") or {}
-        click.echo(f"status: {doc['status']}" + (f" ({answer.get('choice')} by {answer.get('decided_by')})"
-                                                 if answer else ""))
+        click.echo(f"status: {doc['status']}" + (f" ({answered(answer)})" if answer else ""))
     if with_diff:
         click.echo(source.diff(doc), nl=False)
 

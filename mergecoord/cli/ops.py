@@ -19,7 +19,7 @@ def pause(ctx, reason):
     """Stop merging; pushes keep queueing until 'mergecoord resume'."""
     from ..state import pause as switch
 
-    central = central_of(ctx)
+    central = central_of(ctx, write=True)
     before = switch.state(central)
     record = switch.pause(central, reason)
     verb = "still paused" if before else "paused"
@@ -34,17 +34,17 @@ def resume(ctx):
     from ..state import pause as switch
     from ..state import queue
 
-    central, config = central_of(ctx), config_of(ctx)
+    central, config = central_of(ctx, write=True), config_of(ctx)
     record = switch.resume(central)
     if record is None:
         click.echo("mergecoord: the queue was not paused")
         return
     waiting = sum(1 for e in queue.entries(central) if e.status == queue.QUEUED)
     click.echo(f"mergecoord: resumed ({waiting} entr{'y' if waiting == 1 else 'ies'} waiting)")
-    if waiting and config.autostart:
-        from ..hook import start_runner
+    if waiting:
+        from ..hook import hand_over
 
-        start_runner(central)
+        hand_over(central, config)
 
 
 @cli.command()
@@ -63,7 +63,7 @@ def rollback(ctx, merge_id):
 
     if not MERGE_ID.match(merge_id):
         raise UsageError(f"'{merge_id}' is not a merge id (like m-0007; see 'mergecoord log')")
-    central, config = central_of(ctx), config_of(ctx)
+    central, config = central_of(ctx, write=True), config_of(ctx)
     record = journal.merges(central).get(merge_id)
     if record is None:
         raise UserError(f"unknown merge id {merge_id} (see 'mergecoord log')")
@@ -84,10 +84,10 @@ def rollback(ctx, merge_id):
     paused = pause.state(central) is not None
     click.echo(f"mergecoord: queued the rollback of {merge_id} as {entry.id} (position {position})"
                + ("; the queue is paused" if paused else ""))
-    if config.autostart and not paused:
-        from ..hook import start_runner
+    if not paused:
+        from ..hook import hand_over
 
-        start_runner(central)
+        hand_over(central, config)
 
 
 @cli.command()

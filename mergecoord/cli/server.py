@@ -23,6 +23,9 @@ from ..untrusted import printable
 @click.pass_context
 def init(ctx, repo, create):
     """Set up REPO (a bare repository) for mergecoord: config and server hooks."""
+    from .. import gitolite
+    from ..state.files import repair
+
     require_git()
     if create and not repo.exists():
         proc = subprocess.run(["git", "init", "--quiet", "--bare", "--initial-branch=main", str(repo)],
@@ -32,15 +35,32 @@ def init(ctx, repo, create):
         click.echo(f"created bare repository {repo}")
     central = locate(repo, need_init=False)
     ctx.find_root().obj["central"] = central
+    central.require_writer()
     central.ensure_state_dir()
-    stamp = central.file("initialised")      # pushes before this are not mergecoord's to adopt
-    if not os.path.exists(stamp):
-        open(stamp, "a").close()
+    # The stamp says from when pushes are mergecoord's to adopt; the lock files exist
+    # from the start so that a reader (who may not write here) never creates one.
+    for name in ("initialised", "state.lock", "runner.lock"):
+        if not os.path.exists(central.file(name)):
+            open(central.file(name), "a").close()
     if central.config_path.exists():
         click.echo(f"kept {central.config_path}")
     else:
         central.config_path.write_text(template("mergecoord.toml").read_text())
         click.echo(f"wrote {central.config_path}")
+    changed = repair(central.state_root, central.share(), os.stat(central.root).st_gid)
+    if changed:
+        click.echo(f"shared {changed} file(s) under {central.state_dir} with the repository's group "
+                   "(core.sharedRepository)")
+    if gitolite.manages(central.root):
+        click.echo(f"gitolite manages the hooks of {central.git_dir}: mergecoord's go in as its "
+                   "repo-specific hooks")
+        active, lines = gitolite.setup(central.root, install.install_hook)
+        for line in lines:
+            click.echo(line)
+        if not active:
+            raise UserError(f"mergecoord's hooks are not active on {central.git_dir} yet (see above)")
+        click.echo(f"mergecoord is set up on {central.git_dir}")
+        return
     directory = install.hooks_dir(central.git_dir)
     for name in install.SERVER_HOOKS:
         status = install.install_hook(directory, name)
@@ -65,10 +85,12 @@ def require_git():
 @click.pass_context
 def start(ctx, once):
     """Run the merge runner (in the foreground)."""
-    from .. import dashboard
+    import signal
+
+    from .. import dashboard, wake
     from ..runner import Runner
 
-    central, config = central_of(ctx), config_of(ctx)
+    central, config = central_of(ctx, write=True), config_of(ctx)
     runner = Runner(central, config, echo=lambda line: click.echo(line))
     if once:
         began = time.monotonic()
@@ -92,10 +114,22 @@ def start(ctx, once):
                 click.echo(line)
         return
     click.echo(f"mergecoord runner on {central.git_dir} (Ctrl-C to stop)")
+    stopping = []
+
+    def on_term(signum, frame):
+        # systemctl stop: finish the entry in hand, then leave. The wake-up cuts the
+        # wait for the next poll short; a runner still waiting for the lock just goes.
+        stopping.append(signum)
+        if not runner.lock.held:
+            raise KeyboardInterrupt
+        wake.wake(central)
+
+    signal.signal(signal.SIGTERM, on_term)
     try:
-        runner.run(once=False, wait=True)
+        runner.run(once=False, wait=True, should_stop=lambda: bool(stopping))
     except KeyboardInterrupt:
-        click.echo("stopped")
+        pass
+    click.echo("stopped")
 
 
 def queue_rows(central):
@@ -176,8 +210,10 @@ def show(ctx, merge_id, as_json):
     for step in record["history"]:
         click.echo(f"  {time.strftime('%H:%M:%S', time.localtime(step['time']))}  {step['event']}")
     if text:
+        from ..untrusted import printable
+
         click.echo("")
-        click.echo(text.rstrip())
+        click.echo(printable(text.rstrip(), multiline=True))     # panelists wrote much of it
 
 
 @cli.command()
@@ -193,14 +229,16 @@ def status(ctx, as_json, watch, interval, count):
     from .. import dashboard
 
     central, config = central_of(ctx), config_of(ctx)
+    colour = dashboard.use_color(sys.stdout)
+    keep = True if colour else None        # click drops escapes off a terminal unless told to keep them
     if not watch:
         summary = dashboard.summary(central, config)
         if as_json:
             echo_json(summary)
         else:
-            click.echo(dashboard.render(summary, color=dashboard.use_color(sys.stdout)))
+            click.echo(dashboard.render(summary, color=colour), color=keep)
         return
-    tty = sys.stdout.isatty()
+    tty = dashboard.can_redraw(sys.stdout)
     if tty and not as_json:
         click.echo("\x1b[2J", nl=False)
     shown = 0
@@ -210,12 +248,12 @@ def status(ctx, as_json, watch, interval, count):
             if as_json:
                 click.echo(json.dumps(summary, sort_keys=True))          # one document per line
             else:
-                frame = dashboard.render(summary, color=dashboard.use_color(sys.stdout))
+                frame = dashboard.render(summary, color=colour)
                 stamp = time.strftime("%H:%M:%S")
                 if tty:      # home, draw, clear what is left of a longer previous frame
-                    click.echo("\x1b[H" + frame + f"\n{stamp}  (Ctrl-C to stop)\x1b[J", nl=False)
+                    click.echo("\x1b[H" + frame + f"\n{stamp}  (Ctrl-C to stop)\x1b[J", nl=False, color=keep)
                 else:
-                    click.echo(f"{frame}\n{stamp}\n")
+                    click.echo(f"{frame}\n{stamp}\n", color=keep)
             shown += 1
             if count and shown >= count:
                 break

@@ -97,7 +97,7 @@ def inbox_ack(ctx, task_id):
         raise UsageError(f"{task_id!r} is not a task id (they look like t-0007; see 'mergecoord inbox')")
     clone = clone_here(ctx)
     if clone is None:
-        central = central_of(ctx)
+        central = central_of(ctx, write=True)
         known = {t.id: t for t in tasks.all_tasks(central)}
         if task_id not in known:
             raise UserError(f"unknown task {task_id} (see 'mergecoord inbox')")

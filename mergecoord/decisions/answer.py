@@ -11,6 +11,7 @@ files, or oversized text are refused with one line.
 
 from .. import tomlw
 from ..errors import UserError
+from ..gitolite import is_decider
 from ..hook import ANSWERS as ANSWERS_REF, MAX_ANSWER_BYTES  # noqa: F401  (ANSWERS_REF: for remote.py)
 from ..state import decisions, journal, queue
 
@@ -112,7 +113,7 @@ def answer_file(choice, files=None, rationale=""):
     return tomlw.dumps(doc)
 
 
-def check(central, config, decision_id, fields, user):
+def check(central, config, decision_id, fields, user, entered_by=""):
     """The decision and the normalised answer, or AnswerError with the reason.
 
     Checks, in order: the id exists, it is still pending, the user may decide,
@@ -125,7 +126,7 @@ def check(central, config, decision_id, fields, user):
         raise AnswerError(str(e)) from None
     if doc["status"] != "pending":
         raise AnswerError(decisions.describe_status(doc))
-    if config.deciders and user not in config.deciders:
+    if config.deciders and not is_decider(user, config.deciders):
         raise AnswerError(f"{user} may not decide (escalation.deciders: {', '.join(config.deciders)})")
     rationale = fields.get("rationale") or ""
     if len(rationale) > MAX_RATIONALE:
@@ -133,19 +134,22 @@ def check(central, config, decision_id, fields, user):
     choice, per_file = normalise(doc, fields.get("choice", ""), fields.get("files"))
     answer = {"choice": choice, "files": per_file, "rationale": rationale, "decided_by": user,
               "decided_at": decisions.now()}
+    if entered_by:           # the owner typed it on the server for `user` (git merge-decide --as)
+        answer["entered_by"] = entered_by
     return doc, answer
 
 
-def submit(central, config, decision_id, fields, user):
+def submit(central, config, decision_id, fields, user, entered_by=""):
     """Check and record an answer, and queue its application for the runner.
 
     Returns (decision, queue entry). The runner re-merges the branch on the
     current main and applies the choice (or, for "reject", sends it back)."""
     with central.lock:
-        doc, answer = check(central, config, decision_id, fields, user)
+        doc, answer = check(central, config, decision_id, fields, user, entered_by)
         doc = decisions.update(central, decision_id, expect="pending", status="decided", answer=answer)
         journal.record(central, doc["merge_id"], "decided", decision=decision_id, choice=answer["choice"],
-                       decided_by=user, branch=doc["branch"])
+                       decided_by=user, branch=doc["branch"],
+                       **({"entered_by": entered_by} if entered_by else {}))
         entry, _position, _replaced = queue.enqueue(
             central, doc["branch"], doc["sha"], doc.get("options", {}).get("B", {}).get("worker", ""),
             kind="decision", decision=decision_id, merge_id=doc["merge_id"])

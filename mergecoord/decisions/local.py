@@ -4,6 +4,7 @@ is read and written directly, and an answer is queued for the runner at once."""
 import subprocess
 
 from ..central import server_user
+from ..errors import UserError
 from ..state import decisions
 from . import answer
 
@@ -28,6 +29,7 @@ class LocalDecisions:
 
     def __init__(self, central, config):
         self.central, self.config = central, config
+        self.on_behalf = None     # (name, owner) with --as
 
     def all(self):
         return decisions.all_decisions(self.central)
@@ -39,19 +41,31 @@ class LocalDecisions:
         return diff(self.central.git_dir, doc)
 
     def check(self, doc, choice, files, rationale):
+        self.central.require_writer()
         return answer.normalise(doc, choice, files)
+
+    def speak_for(self, name):
+        """Answer as `name` (`git merge-decide --as NAME`): only the repository's owner may,
+        e.g. a decider whose answer came by mail; the answer records who typed it."""
+        import os
+
+        uid, owner = self.central.owner()
+        if os.geteuid() != uid:
+            raise UserError(f"--as is for the repository's owner ({owner}), who answers for someone else "
+                            "on the server; answer as yourself without it")
+        self.on_behalf = (name, owner)
 
     def submit(self, decision_id, choice, files, rationale):
         """Record the answer, publish it, and start a runner to apply it. Returns a line to show."""
         from .. import events
-        from ..hook import start_runner
+        from ..hook import hand_over
 
+        user, entered_by = self.on_behalf or (server_user(), "")
         doc, entry = answer.submit(self.central, self.config, decision_id,
                                    {"choice": choice, "files": files, "rationale": rationale},
-                                   server_user())
+                                   user, entered_by=f"{entered_by} (--as)" if entered_by else "")
         events.flush(self.central, self.config)
-        if self.config.autostart:
-            start_runner(self.central)
+        if hand_over(self.central, self.config):
             later = "the runner applies it now"
         else:
             later = "'mergecoord start' applies it"

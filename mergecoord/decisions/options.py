@@ -146,11 +146,20 @@ def _text_conflicts(store, merge):
 
 
 def vote(outcome):
-    """The [vote] table: tally {A, B, ..., abstain} and the panel's comment (or the reason)."""
+    """The [vote] table: tally {A, B, ..., abstain}, the panel's comment (or the reason), and
+    `panelists`: each panelist's vote in the last round with a one-line reason."""
     panel = outcome.panel
     if panel is None:
         return {"tally": {"A": 0, "B": 0, "abstain": 0}, "comment": outcome.detail or "no panel sat"}
     tally = {"A": 0, "B": 0}
     tally.update({str(k): int(v) for k, v in dict(panel.tally).items()})
     tally.setdefault("abstain", 0)
-    return {"tally": tally, "comment": panel.comment or outcome.detail}
+    panelists = []
+    for v in panel.votes():
+        row = {"name": v.panelist, "vote": v.vote, "confidence": round(v.confidence, 3), "reason": v.reason}
+        if v.advocate:
+            row.update(advocate=v.advocate, counted=v.counted)
+        if v.recused:
+            row["recused"] = True
+        panelists.append(row)
+    return {"tally": tally, "comment": panel.comment or outcome.detail, "panelists": panelists}

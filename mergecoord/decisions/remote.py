@@ -8,8 +8,9 @@ its one-line refusal is what the human sees.
 
 import subprocess
 
-from ..errors import UserError
+from ..errors import UsageError, UserError
 from ..state import decisions
+from ..untrusted import printable
 from . import answer
 
 STATE = "refs/mergecoord/state"
@@ -22,6 +23,28 @@ def git_error(stderr):
         if line.startswith(("fatal: ", "error: ")):
             return line.split(": ", 1)[1]
     return lines[-1] if lines else "unknown error"
+
+
+# git's own lines around a refused fetch or push: they say nothing about why.
+_NOISE = ("To ", "error: failed to push some refs", "fatal: Could not read from remote repository",
+          "Please make sure you have the correct access rights", "and the repository exists")
+
+
+def remote_said(stderr):
+    """Why the remote refused a fetch or push, as it said it: its `remote:` lines (the
+    server's hooks: gitolite's "FATAL: W ... DENIED by fallthru") and the lines its shell
+    printed before git ran (gitolite's read check), joined into one line; "" when it
+    said nothing. The server is not ours to trust with the terminal: printable() first."""
+    out = []
+    for raw in stderr.splitlines():
+        line = raw.strip()
+        if line.startswith("remote:"):
+            line = line[len("remote:"):].strip()
+        elif line.startswith(_NOISE) or line.startswith("hint:"):
+            continue
+        if line:
+            out.append(printable(line))
+    return "; ".join(out)
 
 
 def git(workdir, *args, input=None, check=True):
@@ -51,7 +74,8 @@ class RemoteDecisions:
         self.workdir, self.remote = workdir, remote
         proc = git(workdir, "fetch", "-q", "--prune", remote, "+refs/mergecoord/*:refs/mergecoord/*", check=False)
         if proc.returncode:
-            raise UserError(f"could not fetch refs/mergecoord/* from {remote}: {git_error(proc.stderr)}")
+            raise UserError(f"could not fetch refs/mergecoord/* from {remote}: "
+                            f"{remote_said(proc.stderr) or git_error(proc.stderr)}")
 
     def answered(self):
         out = git(self.workdir, "for-each-ref", "--format=%(refname)", answer.ANSWERS_REF).stdout
@@ -94,6 +118,10 @@ class RemoteDecisions:
         gitdir = git(self.workdir, "rev-parse", "--absolute-git-dir").stdout.strip()
         return diff(gitdir, doc)
 
+    def speak_for(self, name):
+        raise UsageError("--as works on the central repository only: over ssh or HTTP the server "
+                         "knows who you are")
+
     def check(self, doc, choice, files, rationale):
         if doc["status"] != "pending":
             raise answer.AnswerError(decisions.describe_status(doc))
@@ -108,5 +136,6 @@ class RemoteDecisions:
         proc = git(self.workdir, "push", "--porcelain", self.remote, f"+{commit}:{ref}", check=False)
         said = remote_lines(proc.stderr)
         if proc.returncode:
-            raise UserError(said[0] if said else f"push to {self.remote} failed: {git_error(proc.stderr)}")
+            raise UserError(printable(said[0]) if said else
+                            f"{self.remote} refused the answer: {remote_said(proc.stderr) or git_error(proc.stderr)}")
         return said[-1] if said else f"pushed the answer to {ref} on {self.remote}"

@@ -1,7 +1,13 @@
-"""How a decision looks to the human: the seed's decision box, and a one-line listing."""
+"""How a decision looks to the human: the seed's decision box, and a one-line listing.
+
+Decisions hold what pushes and panelists wrote (paths, messages, rationales): every text
+in the box goes through `untrusted.printable` before it reaches a terminal.
+"""
 
 import textwrap
 import unicodedata
+
+from ..untrusted import printable
 
 WIDTH = 64          # inside the box
 
@@ -16,7 +22,7 @@ def _pad(text, width=WIDTH):
 
 
 def _wrap(text, indent, first=""):
-    lines = textwrap.wrap(text, width=WIDTH - 1 - len(indent), initial_indent=first,
+    lines = textwrap.wrap(printable(text), width=WIDTH - 1 - len(indent), initial_indent=first,
                           subsequent_indent=" " * len(first), break_long_words=True) or [first]
     return [indent + line for line in lines]
 
@@ -27,6 +33,31 @@ def vote_line(doc):
     parts = [f"{n} for {label}" for label, n in sorted(tally.items(), key=lambda kv: (len(kv[0]), kv[0]))]
     parts.append(f"{abstain} abstain")
     return ", ".join(parts)
+
+
+def panelist_lines(doc):
+    """One line per panelist of the last round: its vote (for A, for B, for a synthesis C,
+    or abstains), whether it spoke for its own side, and its one-line reason."""
+    lines = []
+    for row in (doc.get("vote") or {}).get("panelists") or []:
+        if not isinstance(row, dict):
+            continue
+        label, reason = str(row.get("vote", "abstain")), str(row.get("reason", ""))
+        notes = []
+        if row.get("advocate"):
+            notes.append("own side" if row.get("advocate") == label else f"speaks for {row['advocate']}")
+            if row.get("counted") is False:
+                notes.append("not counted")
+        if label == "abstain":
+            stand = "recuses" if row.get("recused") else "abstains"
+        else:
+            stand = f"for {label}" + ("" if label in ("A", "B") else ", a synthesis")
+            confidence = row.get("confidence")
+            if isinstance(confidence, (int, float)) and not isinstance(confidence, bool):
+                notes.append(f"{confidence:.0%}")
+        head = f"[{row.get('name', '?')}] {stand}" + (f" ({', '.join(notes)})" if notes else "")
+        lines.append(head + (f": {reason}" if reason else ""))
+    return lines
 
 
 def option_letters(doc):
@@ -45,6 +76,8 @@ def box(doc):
         body += _wrap(f"{path}{note}", " ", f"{label}: " if i == 0 else " " * (len(label) + 2))
     body.append("")
     body += _wrap(f"AI Vote: {vote_line(doc)}", " ")
+    for line in panelist_lines(doc):
+        body += _wrap(line, "   ")
     comment = (doc.get("vote") or {}).get("comment") or doc.get("reason") or ""
     if comment:
         body += _wrap(f'AI Comment: "{comment}"', " ")
@@ -71,11 +104,17 @@ def box(doc):
     return "\n".join(lines)
 
 
+def answered(answer):
+    """`B by alice` (and who typed it, when the owner answered for alice with --as)."""
+    entered = f", entered by {answer['entered_by']}" if answer.get("entered_by") else ""
+    return f"{answer.get('choice')} by {answer.get('decided_by')}{entered}"
+
+
 def listing(doc):
     files = ", ".join(doc.get("files") or [])
     if doc["status"] == "damaged":
         return f"{doc['id']}  damaged   {doc.get('error', '')}"
     answer = doc.get("answer") or {}
-    extra = f"  {answer.get('choice')} by {answer.get('decided_by')}" if answer else ""
+    extra = f"  {answered(answer)}" if answer else ""
     return (f"{doc['id']}  {doc['status']:<10} {doc.get('merge_id', '')}  {doc.get('branch', '')}  "
             f"[{'/'.join(option_letters(doc))}]  {files}{extra}")

@@ -336,10 +336,32 @@ def scratch_store():
         if repo is None:
             from dulwich.repo import Repo
 
-            path = tempfile.mkdtemp(prefix="mergecoord-merge-")
+            _remove_orphans()
+            path = tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-")
             repo = _SCRATCH[os.getpid()] = Repo.init_bare(path)
             atexit.register(_remove, repo, path)
         return repo.object_store
+
+
+SCRATCH_PREFIX = "mergecoord-merge-"
+
+
+def _remove_orphans():
+    """Remove the scratch repositories of our processes that died without reaching their
+    exit handler (a runner killed with SIGKILL): the directory names their pid."""
+    from ..state.files import alive
+
+    temp = tempfile.gettempdir()
+    for name in os.listdir(temp):
+        pid = name[len(SCRATCH_PREFIX):].partition("-")[0]
+        if not name.startswith(SCRATCH_PREFIX) or not pid.isdigit() or alive(int(pid)):
+            continue
+        path = os.path.join(temp, name)
+        try:
+            if os.lstat(path).st_uid == os.getuid() and os.path.isdir(path) and not os.path.islink(path):
+                shutil.rmtree(path, ignore_errors=True)
+        except OSError:
+            pass
 
 
 def _remove(repo, path):

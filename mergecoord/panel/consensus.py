@@ -19,6 +19,13 @@ built-in's silence vetoing them. With no one left voting, the confidence is 0.
 The synthesis of a round takes, for every file, the text with the most weighted support;
 its confidence is the lowest per-file confidence. For one-file conflicts it is simply the
 best candidate.
+
+Advocates (a panelist whose `advocate` attribute is "A" or "B": the worker who wrote that
+side, speaking for it): an advocate's vote for its own side's text of a file counts only
+when a neutral panelist backs the same text, or the synthesis of everyone else's votes
+(the advocates' own-side votes left out) picks it. Otherwise the vote is shown and tallied
+but adds no support, and the advocate stays in the denominator: two workers each voting
+for their own work can never land anything on their own.
 """
 
 from __future__ import annotations
@@ -30,11 +37,25 @@ from typing import Callable, Mapping, Optional, Sequence
 
 from ..validate import validate_text
 from .hunks import ConflictContext
-from .resolver import Candidate, Proposal, Resolver, Round, abstain
+from .resolver import Candidate, Proposal, Resolver, Round, abstain, clamp
+from .transcript import header, one_line, render
 
-__all__ = ["PanelOutcome", "Round", "Candidate", "Proposal", "settle"]
+__all__ = ["PanelOutcome", "Round", "Candidate", "Proposal", "Vote", "settle"]
 
 Validator = Callable[[str, str], Optional[str]]
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class Vote:
+    """One panelist's stand in a round, as the decision box shows it."""
+    panelist: str
+    vote: str                   # a candidate label ("A", "B", "C", ...) or "abstain"
+    confidence: float
+    reason: str                 # one line: its rationale, or why it abstained
+    advocate: str = ""          # the side it speaks for, "" for a neutral panelist
+    counted: bool = True        # False: an advocate's vote for its own side that did not count
+    recused: bool = False       # an abstention of a panelist with no competence here (not in the denominator)
 
 
 @dataclass(frozen=True)
@@ -49,29 +70,50 @@ class PanelOutcome:
     winner: Optional[str] = None               # label of the applied candidate
     threshold: float = 0.85
     header: tuple[str, ...] = field(default=())
+    advocates: Mapping[str, str] = field(default_factory=dict)     # panelist -> the side it speaks for
 
     def transcript(self) -> str:
-        return _transcript(self)
+        return render(self)
+
+    def votes(self) -> tuple[Vote, ...]:
+        """Every panelist's vote in the last round."""
+        if not self.rounds:
+            return ()
+        last = self.rounds[-1]
+        label_of = {name: c.label for c in last.candidates for name in c.supporters}
+        out = []
+        for p in last.proposals:
+            label = label_of.get(p.panelist, "abstain")
+            reason = p.rationale or p.error or ""
+            if label == "abstain" and not p.abstained:
+                reason = next((n.split(": ", 1)[-1] for n in last.notes if n.startswith(p.panelist + ":")), reason)
+            out.append(Vote(p.panelist, label, clamp(p.confidence) if label != "abstain" else 0.0,
+                            one_line(reason, 160), self.advocates.get(p.panelist, ""),
+                            p.panelist not in last.uncounted, p.recused))
+        return tuple(out)
 
 
 def settle(context: ConflictContext, panel: Sequence[Resolver], *, threshold: float = 0.85,
            max_rounds: int = 3, validate: Validator = validate_text,
-           weights: Optional[Mapping[str, float]] = None) -> PanelOutcome:
+           weights: Optional[Mapping[str, float]] = None, on_round: Optional[Progress] = None) -> PanelOutcome:
     """Let the panel discuss `context` for up to `max_rounds` rounds.
 
     Resolved when a round's synthesis reaches `threshold`; only candidates whose every file
     passes `validate` can win. Stops early when a round repeats the previous one exactly, or
     after one round when every panelist is `deterministic` (they would only say the same
-    thing again).
+    thing again). `on_round(number, max_rounds)` is called as each round starts.
     """
     weight = {r.name: float((weights or {}).get(r.name, getattr(r, "weight", 1.0))) for r in panel}
+    advocates = {r.name: r.advocate for r in panel if getattr(r, "advocate", None) in ("A", "B")}
     labels = _Labels(context)
     rounds: list[Round] = []
     seen: dict[str, Candidate] = {}
     for number in range(1, max_rounds + 1):
+        if on_round is not None:
+            on_round(number, max_rounds)
         history = tuple(rounds)
         proposals = _ask(panel, context, history)
-        round_ = _judge(number, proposals, context, weight, labels, validate)
+        round_ = _judge(number, proposals, context, weight, labels, validate, advocates)
         rounds.append(round_)
         for candidate in round_.candidates + ((round_.synthesis,) if round_.synthesis else ()):
             seen[candidate.label] = candidate
@@ -94,7 +136,8 @@ def settle(context: ConflictContext, panel: Sequence[Resolver], *, threshold: fl
         candidates=extra,
         winner=last.synthesis.label if resolved else None,
         threshold=threshold,
-        header=_header(context),
+        header=header(context, advocates),
+        advocates=advocates,
     )
 
 
@@ -126,6 +169,8 @@ class _Labels:
         theirs = {f.path: f.render({h.index: "theirs" for h in f.hunks}) for f in context.files}
         self._by_key.setdefault(_key(ours), "A")
         self._by_key.setdefault(_key(theirs), "B")
+        # Each side's text of each file, normalised: what an advocate's own-side vote is.
+        self.sides = {"A": {p: _normal(t) for p, t in ours.items()}, "B": {p: _normal(t) for p, t in theirs.items()}}
 
     def label(self, resolutions: Mapping[str, str]) -> str:
         key = _key(resolutions)
@@ -154,7 +199,8 @@ def _key(resolutions: Mapping[str, str]) -> tuple:
 
 
 def _judge(number: int, proposals: list[Proposal], context: ConflictContext,
-           weight: Mapping[str, float], labels: _Labels, validate: Validator) -> Round:
+           weight: Mapping[str, float], labels: _Labels, validate: Validator,
+           advocates: Optional[Mapping[str, str]] = None) -> Round:
     paths = [f.path for f in context.files]
     notes: list[str] = []
     valid: list[Proposal] = []
@@ -171,6 +217,12 @@ def _judge(number: int, proposals: list[Proposal], context: ConflictContext,
     def share(support: float) -> float:
         return min(1.0, support / voting) if voting > 0 else 0.0
 
+    def strength(p: Proposal) -> float:
+        return weight.get(p.panelist, 1.0) * clamp(p.confidence)
+
+    counts = _advocacy(valid, paths, advocates or {}, labels.sides, strength)
+    uncounted = tuple(p.panelist for p in valid if not all(counts(p, path) for path in paths))
+
     groups: dict[str, list[Proposal]] = {}
     texts: dict[str, Mapping[str, str]] = {}
     for p in valid:
@@ -179,40 +231,64 @@ def _judge(number: int, proposals: list[Proposal], context: ConflictContext,
         texts.setdefault(label, {path: p.resolutions[path] for path in paths})
     candidates = sorted(
         (Candidate(label=label, resolutions=texts[label], supporters=tuple(p.panelist for p in ps),
-                   confidence=share(sum(weight.get(p.panelist, 1.0) * _clamp(p.confidence) for p in ps)))
+                   confidence=share(sum(strength(p) for p in ps if p.panelist not in uncounted)))
          for label, ps in groups.items()),
         key=lambda c: (-c.confidence, _label_order(c.label)))
 
     synthesis, confidence = None, 0.0
-    if valid:
-        chosen: dict[str, str] = {}
-        backers: set[str] = set()
-        per_file: list[float] = []
-        for path in paths:
-            support: dict[str, float] = {}
-            first: dict[str, tuple[str, list[str]]] = {}
-            for p in valid:
-                k = _normal(p.resolutions[path])
-                support[k] = support.get(k, 0.0) + weight.get(p.panelist, 1.0) * _clamp(p.confidence)
-                first.setdefault(k, (p.resolutions[path], []))[1].append(p.panelist)
-            best = max(support, key=lambda k: support[k])   # first seen wins a tie: stable
-            chosen[path] = first[best][0]
-            backers.update(first[best][1])
-            per_file.append(share(support[best]))
+    chosen: dict[str, str] = {}
+    backers: set[str] = set()
+    per_file: list[float] = []
+    for path in paths:
+        support: dict[str, float] = {}
+        first: dict[str, tuple[str, list[str]]] = {}
+        for p in valid:
+            if not counts(p, path):
+                continue
+            k = _normal(p.resolutions[path])
+            support[k] = support.get(k, 0.0) + strength(p)
+            first.setdefault(k, (p.resolutions[path], []))[1].append(p.panelist)
+        if not support:
+            break
+        best = max(support, key=lambda k: support[k])   # first seen wins a tie: stable
+        chosen[path] = first[best][0]
+        backers.update(first[best][1])
+        per_file.append(share(support[best]))
+    if valid and len(per_file) == len(paths):
         confidence = min(per_file)
         label = labels.label(chosen)
         synthesis = Candidate(label=label, resolutions=chosen,
                               supporters=tuple(p.panelist for p in proposals if p.panelist in backers),
                               confidence=confidence)
     return Round(number=number, proposals=tuple(proposals), candidates=tuple(candidates),
-                 synthesis=synthesis, confidence=confidence, notes=tuple(notes))
+                 synthesis=synthesis, confidence=confidence, notes=tuple(notes), uncounted=uncounted)
 
 
-def _clamp(value: float) -> float:
-    try:
-        return max(0.0, min(1.0, float(value)))
-    except (TypeError, ValueError):
-        return 0.0
+def _advocacy(valid: list[Proposal], paths: list[str], advocates: Mapping[str, str],
+              sides: Mapping[str, Mapping[str, str]], strength: Callable[[Proposal], float]):
+    """counts(proposal, path): whether the proposal's text for `path` adds support. An
+    advocate's text that is its own side's counts only when a neutral panelist backs that
+    text, or the synthesis of all other votes (own-side votes left out) picks it."""
+    def own(p: Proposal, path: str) -> bool:
+        side = advocates.get(p.panelist)
+        return side is not None and _normal(p.resolutions[path]) == sides[side][path]
+
+    agreed: set[tuple[str, str]] = set()
+    for path in paths:
+        support: dict[str, float] = {}
+        for p in valid:
+            if own(p, path):
+                continue
+            k = _normal(p.resolutions[path])
+            support[k] = support.get(k, 0.0) + strength(p)
+            if p.panelist not in advocates:
+                agreed.add((path, k))
+        if support:
+            agreed.add((path, max(support, key=lambda k: support[k])))
+
+    def counts(p: Proposal, path: str) -> bool:
+        return not own(p, path) or (path, _normal(p.resolutions[path])) in agreed
+    return counts
 
 
 def _problem(p: Proposal, paths: list[str], validate: Validator) -> Optional[str]:
@@ -227,7 +303,7 @@ def _problem(p: Proposal, paths: list[str], validate: Validator) -> Optional[str
 
 def _same_answers(a: Round, b: Round) -> bool:
     def sig(r: Round) -> list:
-        return [(p.panelist, None if p.abstained else _key(p.resolutions), round(_clamp(p.confidence), 3))
+        return [(p.panelist, None if p.abstained else _key(p.resolutions), round(clamp(p.confidence), 3))
                 for p in r.proposals]
     return sig(a) == sig(b)
 
@@ -254,73 +330,3 @@ def _comment(r: Round, resolved: bool, threshold: float, rounds: int) -> str:
         return f"Panel split ({votes}); best confidence {r.confidence:.0%} below threshold {threshold:.0%}"
     return (f"Only {', '.join(r.candidates[0].supporters)} backed {r.candidates[0].label}; "
             f"confidence {r.confidence:.0%} below threshold {threshold:.0%} after {rounds} round(s)")
-
-
-def _header(context: ConflictContext) -> tuple[str, ...]:
-    lines = []
-    for f in context.files:
-        n = len(f.hunks)
-        lines.append(f"File: {f.path} ({f.language}, {n} hunk{'s' if n != 1 else ''})")
-    first = lambda message: (message.strip().splitlines() or [""])[0]
-    lines.append(f"{context.ours_worker} (main): {first(context.ours_message)}")
-    lines.append(f"{context.theirs_worker} ({context.branch}): {first(context.theirs_message)}")
-    return tuple(lines)
-
-
-def _one_line(text: str, limit: int = 300) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[:limit - 1] + "…"
-
-
-def _transcript(outcome: PanelOutcome) -> str:
-    out: list[str] = []
-    previous: Optional[Round] = None
-    for r in outcome.rounds:
-        out.append(f"[Team Chat] MERGE CONFLICT RESOLUTION - Round {r.number}")
-        out.append("")
-        if previous is None:
-            out.extend(outcome.header)
-        else:
-            if previous.synthesis is not None:
-                out.append(f"Previous proposal: {previous.synthesis.label} "
-                           f"({previous.confidence:.0%}, backed by {', '.join(previous.synthesis.supporters)})")
-            else:
-                out.append("Previous proposal: none")
-            concerns = [f"{p.panelist}: {o}" for p in previous.proposals for o in p.objections] + list(previous.notes)
-            for concern in concerns:
-                out.append(f"Concern: {_one_line(concern)}")
-        out.append("")
-        labels = {}
-        for c in r.candidates:
-            for name in c.supporters:
-                labels[name] = c.label
-        for p in r.proposals:
-            if p.abstained:
-                kind = "recuses" if p.recused else "abstains"
-                out.append(f"[{p.panelist}]: {kind}: {_one_line(p.rationale or p.error or '')}")
-                continue
-            label = labels.get(p.panelist)
-            if label is None:
-                note = next((n for n in r.notes if n.startswith(p.panelist + ":")), "rejected")
-                out.append(f"[{p.panelist}]: proposal {_one_line(note.split(': ', 1)[-1])}")
-                continue
-            verb = f"endorses {label}" if p.endorses == label else f"proposes {label}"
-            out.append(f"[{p.panelist}]: {verb} ({_clamp(p.confidence):.0%}): {_one_line(p.rationale)}".rstrip(": "))
-            for objection in p.objections:
-                out.append(f"    objection: {_one_line(objection)}")
-        if r.synthesis is not None:
-            out.append(f"[Synthesis]: {r.synthesis.label}, backed by {', '.join(r.synthesis.supporters)}")
-        else:
-            out.append("[Synthesis]: nothing valid on the table")
-        status = "above threshold" if r.confidence >= outcome.threshold and r.synthesis else "below threshold"
-        out.append("")
-        out.append(f"Confidence: {r.confidence:.0%} ({status})")
-        out.append("")
-        previous = r
-    if outcome.resolved:
-        out.append(f"✓ Applying AI consensus merge ({outcome.winner}, {len(outcome.rounds)} round(s))")
-    else:
-        out.append(f"✗ AI consensus not reached after {len(outcome.rounds)} round(s): escalating to a human")
-        out.append(f"AI Vote: {', '.join(f'{k} {v}' for k, v in outcome.tally.items()) or 'none'}")
-        out.append(f'AI Comment: "{outcome.comment}"')
-    return "\n".join(out) + "\n"

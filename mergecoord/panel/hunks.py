@@ -309,3 +309,6 @@ class ConflictContext:
     theirs_message: str
     files: tuple[FileConflict, ...]
     lessons: tuple[str, ...] = ()
+    ours_log: tuple[str, ...] = ()      # messages of main's changes to these files since the base, newest first
+    theirs_log: tuple[str, ...] = ()    # messages of the branch's commits since the base, newest first
+    workdir: str = ""                   # a checkout of the merge (markers in the conflicted files) to copy, or ""

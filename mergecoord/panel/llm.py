@@ -35,7 +35,8 @@ class HttpPanelist:
     def __init__(self, *, name: str, kind: str, url: str, model: str, templates: PromptTemplates,
                  api_key: Optional[str] = None, api_key_env: Optional[str] = None, timeout: float = 60.0,
                  retries: int = 2, backoff: float = 0.5, weight: float = 1.0, max_tokens: int = 4096,
-                 temperature: float = 0.0, max_rounds: int = 3, threshold: float = 0.85):
+                 temperature: float = 0.0, max_rounds: int = 3, threshold: float = 0.85,
+                 json_mode: bool = False, advocate: Optional[str] = None):
         if kind not in ("openai", "anthropic"):
             raise ValueError(f"unknown HTTP panelist kind {kind!r}")
         self.name, self.kind, self.model, self.weight = name, kind, model, weight
@@ -46,6 +47,8 @@ class HttpPanelist:
         self.timeout, self.retries, self.backoff = float(timeout), int(retries), float(backoff)
         self.max_tokens, self.temperature = int(max_tokens), float(temperature)
         self.max_rounds, self.threshold = max_rounds, threshold
+        self.json_mode = json_mode        # ask an OpenAI-compatible server for a JSON object (Ollama's JSON mode)
+        self.advocate = advocate          # "A" / "B": the worker speaking for that side
 
     def __repr__(self) -> str:      # never the key
         return f"HttpPanelist(name={self.name!r}, kind={self.kind!r}, url={self.url!r}, model={self.model!r})"
@@ -59,7 +62,7 @@ class HttpPanelist:
         if self.api_key_env and not self._api_key:
             return abstain(self.name, f"environment variable {self.api_key_env} is not set", error=True)
         system, user = build_prompt(self.templates, context, history, panelist=self.name,
-                                    max_rounds=self.max_rounds, threshold=self.threshold)
+                                    max_rounds=self.max_rounds, threshold=self.threshold, advocate=self.advocate)
         try:
             text = self.complete(system, user)
         except PanelistError as exc:
@@ -76,6 +79,8 @@ class HttpPanelist:
             headers = {"Authorization": f"Bearer {self._api_key}"} if self._api_key else {}
             body = {"model": self.model, "temperature": self.temperature, "max_tokens": self.max_tokens,
                     "messages": [{"role": "system", "content": system}, {"role": "user", "content": user}]}
+            if self.json_mode:
+                body["response_format"] = {"type": "json_object"}
         else:
             headers = {"anthropic-version": ANTHROPIC_VERSION}
             if self._api_key:

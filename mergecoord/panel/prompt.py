@@ -51,10 +51,17 @@ def fill(template: str, values: Mapping[str, str]) -> str:
 
 
 def build_prompt(templates: PromptTemplates, context: ConflictContext, history: tuple[Round, ...], *,
-                 panelist: str, max_rounds: int = 3, threshold: float = 0.85) -> tuple[str, str]:
-    """(system prompt, round prompt) for one panelist in the round after `history`."""
+                 panelist: str, max_rounds: int = 3, threshold: float = 0.85,
+                 advocate: Optional[str] = None, workspace: bool = False) -> tuple[str, str]:
+    """(system prompt, round prompt) for one panelist in the round after `history`.
+    `advocate` ("A" or "B") makes the panelist the worker who wrote that side, speaking
+    for it with its commit messages; a template without `{role}` gets the role appended.
+    `workspace`: the panelist runs in a throwaway checkout of the merge (agent CLIs)."""
+    role = advocate_role(context, panelist, advocate) if advocate else NEUTRAL_ROLE
     values = {
         "panelist": panelist,
+        "role": role,
+        "workspace": WORKSPACE if workspace else "",
         "languages": ", ".join(sorted({f.language for f in context.files})),
         "answer_format": ANSWER_FORMAT,
         "round": str(len(history) + 1), "max_rounds": str(max_rounds), "threshold": f"{threshold:.0%}",
@@ -66,7 +73,37 @@ def build_prompt(templates: PromptTemplates, context: ConflictContext, history: 
         "files": "\n\n".join(_describe(f) for f in context.files),
         "history": _history(history),
     }
-    return fill(templates.system, values), fill(templates.round, values)
+    system = fill(templates.system, values)
+    if "{role}" not in templates.system:
+        system = system.rstrip("\n") + "\n\n" + role + "\n"
+    return system, fill(templates.round, values)
+
+
+WORKSPACE = ("Your working directory is a throwaway checkout of the merge (the conflicted files hold conflict "
+             "markers): read the rest of the project there if it helps, but edit nothing; only your JSON answer counts.")
+NEUTRAL_ROLE = ("You sit on the panel as a neutral engineer: you wrote neither side, so judge both on what they "
+                "are for and what they would break.")
+MAX_LOG_MESSAGES = 8
+MAX_MESSAGE_CHARS = 1000
+
+
+def advocate_role(context: ConflictContext, panelist: str, side: str) -> str:
+    """What an advocate is told: which side is its own and why it was written."""
+    ours = side == "A"
+    where = "main's side (candidate A)" if ours else f"the branch {context.branch} (candidate B)"
+    log = context.ours_log if ours else context.theirs_log
+    if not log:
+        log = (context.ours_message if ours else context.theirs_message,)
+    messages = []
+    for message in [m for m in log if m.strip()][:MAX_LOG_MESSAGES]:
+        subject, _, body = message.strip()[:MAX_MESSAGE_CHARS].partition("\n")
+        messages.append("- " + subject.strip() + "".join(f"\n    {line}" for line in body.strip().splitlines()))
+    return (f"You are {panelist}, the worker who wrote {where}. Speak for your approach: say what your change "
+            f"is for and what dropping it would cost, from your commit messages below. You may also propose a "
+            f"resolution that keeps both sides, or endorse another candidate when it is better: the panel applies "
+            f"only what it agrees on, and your vote for your own side ({side}) counts only when a neutral panelist "
+            f"or the panel's synthesis agrees.\n\nYour commit messages, newest first:\n"
+            + ("\n".join(messages) or "- (no message)"))
 
 
 def _block(lines) -> str:
@@ -116,19 +153,44 @@ def _history(history: tuple[Round, ...]) -> str:
     return "\n".join(out) + "\n"
 
 
+# Models put raw newlines and tabs inside JSON strings: accept them.
+_DECODER = json.JSONDecoder(strict=False)
+MAX_OBJECT_STARTS = 2000     # "{" positions tried in prose: bounded work on hostile output
+
+
+def _is_answer(value) -> bool:
+    return isinstance(value, dict) and ("vote" in value or "hunks" in value)
+
+
 def _json_object(text: str) -> Optional[dict]:
+    """Our answer in a model's text: the whole text, else a fenced block (the last that is
+    an answer), else the last object in the prose around it that looks like an answer."""
     text = text.strip()
-    fenced = re.search(r"```(?:json)?\s*\n(.*?)```", text, re.S)
-    for attempt in (text, fenced.group(1) if fenced else None, text[text.find("{"):text.rfind("}") + 1]):
-        if not attempt:
-            continue
+    try:
+        value = _DECODER.decode(text)
+        if _is_answer(value):
+            return value
+    except ValueError:
+        pass
+    for block in reversed(re.findall(r"```[\w-]*[ \t]*\n(.*?)```", text, re.S)):
         try:
-            value = json.loads(attempt)
+            value = _DECODER.decode(block.strip())
         except ValueError:
             continue
-        if isinstance(value, dict):
+        if _is_answer(value):
             return value
-    return None
+    found, start, tries = None, text.find("{"), 0
+    while start != -1 and tries < MAX_OBJECT_STARTS:
+        tries += 1
+        try:
+            value, end = _DECODER.raw_decode(text, start)
+        except ValueError:
+            start = text.find("{", start + 1)
+            continue
+        if _is_answer(value):
+            found = value
+        start = text.find("{", end)
+    return found
 
 
 def known_candidates(context: ConflictContext, history: tuple[Round, ...]) -> dict[str, Mapping[str, str]]:

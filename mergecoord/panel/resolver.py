@@ -65,6 +65,7 @@ class Round:
     synthesis: Optional[Candidate]           # what the round proposes (may combine files of several candidates)
     confidence: float
     notes: tuple[str, ...] = field(default=())   # e.g. "gpt: rejected, python syntax error line 3"
+    uncounted: tuple[str, ...] = field(default=())   # advocates whose vote for their own side did not count
 
 
 @runtime_checkable
@@ -74,3 +75,11 @@ class Resolver(Protocol):
     name: str
 
     def propose(self, context: ConflictContext, history: tuple[Round, ...]) -> Proposal: ...
+
+
+def clamp(value: float) -> float:
+    """A stated confidence as a number in 0..1 (anything else is 0)."""
+    try:
+        return max(0.0, min(1.0, float(value)))
+    except (TypeError, ValueError):
+        return 0.0

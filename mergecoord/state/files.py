@@ -1,5 +1,5 @@
 """The primitives every state module writes through: an exclusive lock, atomic
-replacement, and fsynced appends.
+replacement, fsynced appends, and the one decision about file modes.
 
 Locks are `fcntl.flock` on a lock file: the kernel drops them when their holder
 dies, so a killed process never leaves a stale lock behind. (The `filelock`
@@ -9,6 +9,7 @@ package does the same but costs ~45 ms to import, most of a push's budget.)
 import fcntl
 import json
 import os
+import stat
 import time
 
 
@@ -33,7 +34,10 @@ class Lock:
         if self._depth:
             self._depth += 1
             return True
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
+        except PermissionError:       # a reader who may not write: flock needs no write access
+            fd = os.open(self.path, os.O_RDONLY)
         deadline = time.monotonic() + self.timeout
         while True:
             try:
@@ -63,6 +67,98 @@ class Lock:
 
     def __exit__(self, *exc):
         self.release()
+
+
+# -- modes: core.sharedRepository --------------------------------------------
+# Every file and directory under <repo.git>/mergecoord/ (and every object and ref
+# the runner writes through dulwich, which knows nothing of core.sharedRepository)
+# is created with the process umask: share() sets it once from the repository's
+# core.sharedRepository, as git derives its own modes, so that in a repository
+# shared by a group each member can write what another created. Directories also
+# need the set-group-id bit (their files then belong to the repository's group);
+# Linux gives it to every directory made inside one that has it, and repair()
+# puts it on a state directory made before the repository was shared.
+
+def shared_mode(value):
+    """The permission bits core.sharedRepository asks for: None (umask, the default),
+    or (bits, exact) where `exact` means the bits replace the umask's (an octal value)
+    rather than being added (group, all). Raises ValueError for what git refuses too."""
+    value = (value or "").strip().lower()
+    if value in ("", "umask", "false", "no", "off", "0"):
+        return None
+    if value in ("group", "true", "yes", "on", "1"):
+        return 0o660, False
+    if value in ("all", "world", "everybody", "2"):
+        return 0o664, False
+    bits = int(value, 8)
+    if bits & 0o600 != 0o600:
+        raise ValueError(f"core.sharedRepository = {value}: the owner must be able to read and write")
+    return bits & 0o666, True
+
+
+def umask_for(mode, current):
+    """The umask that makes files and directories come out as git makes them under `mode`
+    (directories also get x wherever they get r)."""
+    if mode is None:
+        return current
+    bits, exact = mode
+    with_x = bits | ((bits & 0o444) >> 2)
+    return 0o777 & ~with_x if exact else current & ~with_x
+
+
+_SHARED = []       # the mode share() applied, for repair()
+
+
+def share(value):
+    """Apply core.sharedRepository (its raw value) to this process; returns the mode."""
+    try:
+        mode = shared_mode(value)
+    except ValueError:
+        mode = None              # git itself refuses such a repository; keep the umask
+    current = os.umask(0)
+    os.umask(umask_for(mode, current))
+    _SHARED[:] = [mode]
+    return mode
+
+
+def repair(directory, mode, group):
+    """Give every directory and file under `directory` the modes `mode` asks for and the
+    group `group` (the owner's own files; others' are left as they are). Returns how
+    many changed."""
+    if mode is None:
+        return 0
+    bits, exact = mode
+    changed = 0
+    for root, dirs, files in os.walk(directory):
+        for path, is_dir in [(root, True)] + [(os.path.join(root, f), False) for f in files]:
+            try:
+                st = os.lstat(path)
+            except FileNotFoundError:
+                continue
+            if st.st_uid != os.geteuid() or stat.S_ISLNK(st.st_mode):
+                continue
+            perm = st.st_mode & 0o777
+            want = bits | ((bits & 0o444) >> 2 if is_dir or perm & 0o100 else 0)
+            want = (want if exact else perm | want) | (stat.S_ISGID if is_dir else 0)
+            if st.st_gid != group:
+                try:
+                    os.chown(path, -1, group)
+                except PermissionError:      # not a member of that group: the modes still help
+                    pass
+            if stat.S_IMODE(st.st_mode) != want or st.st_gid != group:
+                os.chmod(path, want)         # after chown, which may clear the set-group-id bit
+                changed += 1
+    return changed
+
+
+def may_write(root, shared):
+    """Whether this process may write the repository at `root` without leaving files
+    its owner cannot use: it is the owner, or the repository is shared (`shared`, a
+    core.sharedRepository mode) with a group this process belongs to."""
+    st = os.stat(root)
+    if os.geteuid() == st.st_uid:
+        return True
+    return shared is not None and (st.st_gid == os.getegid() or st.st_gid in os.getgroups())
 
 
 # Values that must never reach a state file (the runner registers the API keys and
@@ -160,7 +256,7 @@ def remove_orphan_temp_files(directory):
     removed = []
     for name in os.listdir(directory):
         stem, sep, pid = name.rpartition(".tmp.")
-        if not sep or not pid.isdigit() or _alive(int(pid)):
+        if not sep or not pid.isdigit() or alive(int(pid)):
             continue
         try:
             os.unlink(os.path.join(directory, name))
@@ -170,7 +266,7 @@ def remove_orphan_temp_files(directory):
     return removed
 
 
-def _alive(pid):
+def alive(pid):
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -12,7 +12,7 @@ from .files import append_line
 # The last event of a merge decides its status; these are the final ones.
 FINAL = {"merged", "conflicted", "escalated", "failed", "withdrawn", "up-to-date", "rejected"}
 # Events that are steps rather than outcomes map to the status they leave a merge in.
-STATUS_OF = {"requeued": "queued", "started": "merging", "retry": "merging"}
+STATUS_OF = {"requeued": "queued", "started": "merging", "retry": "merging", "round": "discussing"}
 
 
 def _path(central):
