@@ -48,10 +48,13 @@ def as_user(user, argv):
 def cannot_run_mergecoord(user):
     """Why `user` cannot run this installation of mergecoord (None when it can): the
     README's rule that the user receiving pushes must be able to read and run it."""
-    probe = user.run([PYTHON, "-c", "import mergecoord.hook"], cwd="/", capture_output=True, text=True)
+    # Through sh, as the hook launchers do: `[ -x ]` is their test, and a path through a
+    # directory the user cannot search (a pyenv Python under /root) fails it.
+    probe = user.run(["sh", "-c", '[ -x "$1" ] && exec "$1" -c "import mergecoord.hook"', "sh", PYTHON],
+                     cwd="/", capture_output=True, text=True)
     if probe.returncode:
-        return (f"the installation at {ROOT} is not readable by {user.name} (the README's deployment "
-                f"section says why it must be): {probe.stderr.strip()[-200:]}")
+        return (f"{user.name} cannot run {PYTHON} (the README's deployment section says why the "
+                f"installation must be readable by the user receiving pushes) {probe.stderr.strip()[-200:]}")
     return None
 
 

@@ -19,12 +19,15 @@ from typing import Sequence
 
 from ..validate import validate_text
 from .hunks import ConflictContext, FileConflict
+from .bytree import merge_by_tree
+from .changelog import is_changelog, unreleased_at
 from .insertions import union_of_insertions
 from .pystructure import merge_python_definitions
 from .resolver import Proposal, Round, abstain
 from .whitespace import whitespace_equal
 
 WHITESPACE_CONFIDENCE = 0.97
+CHANGELOG_CONFIDENCE = 0.90
 UNION_CONFIDENCE = 0.93
 STRUCTURE_CONFIDENCE = 0.92
 
@@ -68,6 +71,11 @@ def resolve_file(conflict: FileConflict) -> FileResolution | str:
         for strategy, how, level in ((whitespace_equal, "equal ignoring whitespace", WHITESPACE_CONFIDENCE),
                                      (union_of_insertions, "union of independent insertions", UNION_CONFIDENCE)):
             lines = strategy(conflict, hunk)
+            if lines is not None and strategy is union_of_insertions and is_changelog(conflict.path):
+                if not _lands_unreleased(conflict, hunk.index):
+                    unresolved.append(f"{hunk.index} (entries would go under a released version)")
+                    break
+                how, level = "changelog entries added to the unreleased section", CHANGELOG_CONFIDENCE
             if lines is not None:
                 choices[hunk.index] = lines
                 hows.append(f"hunk {hunk.index} {how}")
@@ -80,16 +88,27 @@ def resolve_file(conflict: FileConflict) -> FileResolution | str:
         if validate_text(conflict.path, text) is None:
             return FileResolution(text, confidence, ", ".join(hows) or "no conflict")
     why = ""
+    # Settle what the hunk strategies could on both sides alike, then merge the rest by
+    # structure: the settled regions are then equal on both sides.
+    ours = conflict.render({h.index: choices.get(h.index, "ours") for h in conflict.hunks})
+    theirs = conflict.render({h.index: choices.get(h.index, "theirs") for h in conflict.hunks})
     if conflict.language == "python":
-        # Settle what the hunk strategies could on both sides alike, then merge the rest
-        # definition by definition: the settled regions are then equal on both sides.
-        settled = {i: lines for i, lines in choices.items()}
-        ours = conflict.render({h.index: settled.get(h.index, "ours") for h in conflict.hunks})
-        theirs = conflict.render({h.index: settled.get(h.index, "theirs") for h in conflict.hunks})
         merged, why = merge_python_definitions(conflict.base, ours, theirs)
         if merged is not None and validate_text(conflict.path, merged) is None:
             how = ", ".join(hows + ["the rest merged definition by definition"])
             return FileResolution(merged, min(confidence, STRUCTURE_CONFIDENCE), how)
+    merged, level, tree_why = merge_by_tree(conflict, conflict.ours, conflict.theirs)
+    if merged is not None and validate_text(conflict.path, merged) is None:
+        return FileResolution(merged, min(confidence, level), ", ".join(hows + [tree_why]))
+    why = why or tree_why
     hunks = ", ".join(unresolved)
     return (f"hunk{'s' if len(unresolved) > 1 else ''} {hunks} need{'' if len(unresolved) > 1 else 's'} judgement, "
             f"no mechanical strategy applies" + (f" ({why})" if why else ""))
+
+
+def _lands_unreleased(conflict: FileConflict, index: int) -> bool:
+    """Whether hunk `index` of a changelog lies in a section that is not released yet."""
+    marker = "\0mergecoord-hunk\0\n"
+    lines = conflict.render({h.index: ([marker] if h.index == index else "ours") for h in conflict.hunks})
+    lines = lines.splitlines(keepends=True)
+    return unreleased_at(lines, lines.index(marker))
