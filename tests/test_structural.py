@@ -133,12 +133,16 @@ def test_a_c_enum_is_never_merged_by_union():
 def test_the_push_path_never_loads_a_parser():
     """The hook imports what it did before: the standard library and a few light modules of
     ours, never the panel, the merge machinery or a parser."""
-    proc = subprocess.run([sys.executable, "-X", "importtime", "-c", "import mergecoord.hook"],
-                          capture_output=True, text=True, check=True)
-    imported = {line.split("|")[-1].strip() for line in proc.stderr.splitlines()[1:] if line.startswith("import time:")}
+    def imports(code):
+        proc = subprocess.run([sys.executable, "-X", "importtime", "-c", code],
+                              capture_output=True, text=True, check=True)
+        return {line.split("|")[-1].strip() for line in proc.stderr.splitlines()[1:] if line.startswith("import time:")}
+
+    imported = imports("import mergecoord.hook")
     heavy = sorted(m for m in imported if m.startswith(("mergecoord.panel", "mergecoord.merge", "mergecoord.runner")))
     assert heavy == [], heavy
-    site = {"sitecustomize", "usercustomize", "_distutils_hack"}    # the interpreter's own start-up
+    # the interpreter's own start-up (site, a distribution's sitecustomize such as Debian's apport hook)
+    site = {m.split(".")[0] for m in imports("pass")} | {"sitecustomize", "usercustomize", "_distutils_hack"}
     foreign = {m.split(".")[0] for m in imported if not m.startswith("__editable__")}
     foreign -= set(sys.stdlib_module_names) | site | {"mergecoord"}
     assert foreign == set(), foreign
