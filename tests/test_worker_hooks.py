@@ -202,7 +202,7 @@ def test_install_hooks_needs_a_remote(tmp_path):
 
 def test_worker_hooks_stay_light():
     """The hooks run on every commit and push: no dulwich, click or requests."""
-    proc = subprocess.run([sys.executable, "-X", "importtime", "-c", "import mergecoord.workerhook"],
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-c", "import mergecoord.clone.hooks"],
                           capture_output=True, text=True, check=True)
     imported = {line.split("|")[-1].strip().split(".")[0] for line in proc.stderr.splitlines()
                 if line.startswith("import time:")}

@@ -23,7 +23,7 @@ from ..untrusted import printable
 def source_for(repo_arg, remote):
     """Where decisions live: the bare repository (local) or the remote of this clone."""
     from ..decisions.local import LocalDecisions
-    from ..decisions.remote import RemoteDecisions
+    from ..clone.decide import RemoteDecisions
 
     from .. import config
     from ..central import is_bare_repository, locate

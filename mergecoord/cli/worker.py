@@ -10,7 +10,7 @@ import click
 
 from . import central_of, cli, echo_json
 from .. import install
-from ..clone import NOTHING_PUBLISHED, STATE_REF, Clone, describe_task
+from ..clone.settings import NOTHING_PUBLISHED, STATE_REF, Clone, describe_task
 from ..errors import UsageError, UserError
 from ..untrusted import printable
 

@@ -11,8 +11,8 @@ import os
 import subprocess
 from pathlib import Path
 
-from .errors import UserError
-from .untrusted import printable
+from ..errors import UserError
+from ..untrusted import printable
 
 STATE_REF = "refs/mergecoord/state"
 FETCH_REFSPEC = "+refs/mergecoord/*:refs/mergecoord/*"
@@ -81,7 +81,7 @@ class Clone:
             return DEFAULTS["behindlimit"]
 
     def branch_matches(self, branch):
-        from .config import branch_matches
+        from ..config import branch_matches
 
         return branch_matches(branch, self.branches)
 
@@ -137,8 +137,8 @@ class Clone:
         `remote` is a path on this machine to an initialised central repository (the
         hooks cannot read a server's config over the network; elsewhere the defaults,
         or what the worker sets with `git config mergecoord.*`, apply)."""
-        from . import config as config_mod
-        from .central import Central
+        from .. import config as config_mod
+        from ..central import Central
 
         url = self.get(f"remote.{remote}.url", "")
         if url.startswith("file://"):
@@ -175,13 +175,13 @@ class Clone:
         return self.common_dir / "mergecoord" / "inbox.json"
 
     def memory(self):
-        from .state.files import read_json
+        from ..state.files import read_json
 
         doc = read_json(self.state_path, {})
         return {"acked": set(doc.get("acked", [])), "shown": set(doc.get("shown", []))}
 
     def remember(self, *, acked=(), shown=()):
-        from .state.files import write_json
+        from ..state.files import write_json
 
         memory = self.memory()
         memory["acked"].update(acked)
@@ -215,7 +215,7 @@ class Clone:
         """Every task in the fetched state ref, oldest first, with its status as this
         clone sees it ('acked' when acked here or on the server). [] without the ref.
         Returns (tasks, emails) where emails maps a task id to the email it carries."""
-        from .state.tasks import Task
+        from ..state.tasks import Task
 
         proc = self.git("ls-tree", "-r", "-z", "--full-tree", STATE_REF, "--", "inbox")
         if proc.returncode:
@@ -244,7 +244,7 @@ class Clone:
         the worker's when its worker matches the name (punctuation aside, as
         inbox directories are named: `Worker 1` is `Worker_1`) or the email it
         carries is user.email."""
-        from .state.tasks import safe_name
+        from ..state.tasks import safe_name
 
         name, email, _ = self.identity()
         name = worker or name
@@ -297,8 +297,8 @@ def read_blobs(top, shas):
 
 def parse_task(text):
     """A task document from the state ref, or None when it is damaged."""
-    from . import tomlw
-    from .state.tasks import Task
+    from .. import tomlw
+    from ..state.tasks import Task
 
     try:
         doc = tomlw.loads(text)

@@ -1,5 +1,5 @@
 """What the hooks in a worker's clone do (commit-msg, pre-push, post-merge), entered
-from the launchers in hooks/ as `workerhook.main([NAME, *ARGS])`.
+from the launchers in hooks/ as `clone.hooks.main([NAME, *ARGS])`.
 
 They run on every commit, push and pull, so they import only the standard library
 and the light clone/state modules (never dulwich, click or requests) and ask git
@@ -12,8 +12,8 @@ import sys
 import time
 import traceback
 
-from .clone import Clone, describe_task
-from .hook import ZERO, has_marker, read_commits, say
+from .settings import Clone, describe_task
+from ..hook import ZERO, has_marker, read_commits, say
 
 
 def main(argv=None):
