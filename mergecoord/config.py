@@ -142,7 +142,7 @@ def _values(text, source):
             if problem:
                 raise UserError(f"broken config {source}: {section}.{key} {problem}")
             values[_field(section, key)] = tuple(value) if isinstance(value, list) else value
-    from .webhooks import FORMATS
+    from .server.notify.formats import FORMATS
 
     if values.get("notify_format", "json") not in FORMATS:
         raise UserError(f"broken config {source}: notify.format must be one of {', '.join(FORMATS)}")

@@ -54,7 +54,7 @@ def _pending_decisions(central, merges, now):
 
 
 def summary(central, config, now=None):
-    from . import learning
+    from .server import learning
     from .state import pause
 
     now = now or time.time()

@@ -169,7 +169,7 @@ class Story:
 
     def run_queue(self):
         from . import dashboard
-        from .runner import Runner
+        from .server.runner import Runner
 
         began = time.monotonic()
         runner = Runner(self.central, self.config, echo=self.echo)
@@ -288,7 +288,7 @@ class Story:
             self.echo(f"Learning: {task.learning}")
 
     def act_learning(self):
-        from . import learning
+        from .server import learning
 
         found = learning.records(self.central)
         self.result["learning"] = found

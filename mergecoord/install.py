@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from . import gitolite
+from .server import gitolite
 from .errors import UserError
 from .resources import hook_template
 

@@ -99,7 +99,7 @@ def test_deleting_the_branch_or_dropping_the_marker_withdraws_it(central, make_w
 def test_direct_push_to_main_during_a_merge_is_merged_again_never_lost(central, make_worker):
     from mergecoord import config as config_mod
     from mergecoord.central import locate
-    from mergecoord.runner import Runner
+    from mergecoord.server.runner import Runner
     from mergecoord.state import queue
 
     worker, human = make_worker("Apollo"), make_worker("Casey")

@@ -4,7 +4,8 @@ clone, acknowledging them, and the post-merge hook that shows a new one after `g
 import json
 
 from conftest import mergecoord
-from mergecoord import config, publish
+from mergecoord import config
+from mergecoord.server.notify import publish
 from mergecoord.central import Central
 from mergecoord.state import tasks
 

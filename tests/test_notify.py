@@ -162,7 +162,8 @@ def test_without_a_webhook_nothing_is_sent(central, make_worker, webhook):
 
 def test_a_decision_left_pending_is_reminded_once_per_interval(central, webhook):
     decisions = pytest.importorskip("mergecoord.state.decisions")
-    from mergecoord import config as config_mod, notify
+    from mergecoord import config as config_mod
+    from mergecoord.server.notify import webhook as notify
     from mergecoord.central import Central
 
     configure(central, webhook.url, extra="[escalation]\nremind_after_hours = 1\n")

@@ -236,7 +236,7 @@ SERVE_THROUGH_A_FULL_DISK = r"""
 import resource, sys, threading, time
 from mergecoord import config as config_mod
 from mergecoord.central import locate
-from mergecoord.runner import Runner
+from mergecoord.server.runner import Runner
 
 central = locate(sys.argv[1])
 lines = []

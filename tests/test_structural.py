@@ -138,8 +138,8 @@ def test_the_push_path_never_loads_a_parser():
                               capture_output=True, text=True, check=True)
         return {line.split("|")[-1].strip() for line in proc.stderr.splitlines()[1:] if line.startswith("import time:")}
 
-    imported = imports("import mergecoord.hook")
-    heavy = sorted(m for m in imported if m.startswith(("mergecoord.panel", "mergecoord.merge", "mergecoord.runner")))
+    imported = imports("import mergecoord.server.hook")
+    heavy = sorted(m for m in imported if m.startswith(("mergecoord.panel", "mergecoord.merge", "mergecoord.server.runner")))
     assert heavy == [], heavy
     # the interpreter's own start-up (site, a distribution's sitecustomize such as Debian's apport hook)
     site = {m.split(".")[0] for m in imports("pass")} | {"sitecustomize", "usercustomize", "_distutils_hack"}

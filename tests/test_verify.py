@@ -6,7 +6,7 @@ import time
 from dulwich.object_store import MemoryObjectStore
 from dulwich.objects import Blob, Tree
 
-from mergecoord.verify import run_verify
+from mergecoord.server.verify import run_verify
 
 
 def make_tree(store, files: dict) -> bytes:

@@ -50,7 +50,7 @@ def cannot_run_mergecoord(user):
     README's rule that the user receiving pushes must be able to read and run it."""
     # Through sh, as the hook launchers do: `[ -x ]` is their test, and a path through a
     # directory the user cannot search (a pyenv Python under /root) fails it.
-    probe = user.run(["sh", "-c", '[ -x "$1" ] && exec "$1" -c "import mergecoord.hook"', "sh", PYTHON],
+    probe = user.run(["sh", "-c", '[ -x "$1" ] && exec "$1" -c "import mergecoord.server.hook"', "sh", PYTHON],
                      cwd="/", capture_output=True, text=True)
     if probe.returncode:
         return (f"{user.name} cannot run {PYTHON} (the README's deployment section says why the "

@@ -22,7 +22,7 @@ from ..untrusted import printable
 
 def source_for(repo_arg, remote):
     """Where decisions live: the bare repository (local) or the remote of this clone."""
-    from ..decisions.local import LocalDecisions
+    from ..server.decisions.local import LocalDecisions
     from ..clone.decide import RemoteDecisions
 
     from .. import config
@@ -125,7 +125,7 @@ def echo_json(value):
 
 
 def list_decisions(source, as_json):
-    from ..decisions.render import listing
+    from .decision_box import listing
 
     docs = source.all()
     if as_json:
@@ -137,7 +137,7 @@ def list_decisions(source, as_json):
 
 
 def show(source, decision_id, as_json, with_diff):
-    from ..decisions.render import answered, box
+    from .decision_box import answered, box
 
     doc = source.load(decision_id)
     if as_json:
@@ -157,8 +157,8 @@ def answer_one(source, decision_id, choice, files, rationale):
 
 
 def interactive(source):
-    from ..decisions.answer import AnswerError, prompt_letters
-    from ..decisions.render import box, listing
+    from ..server.decisions.answer import AnswerError, prompt_letters
+    from .decision_box import box, listing
 
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise UsageError("not a terminal: use 'git merge-decide list' and 'git merge-decide ID CHOICE'")

@@ -44,7 +44,7 @@ def resume(ctx):
     waiting = sum(1 for e in queue.entries(central) if e.status == queue.QUEUED)
     click.echo(f"mergecoord: resumed ({waiting} entr{'y' if waiting == 1 else 'ies'} waiting)")
     if waiting:
-        from ..hook import hand_over
+        from ..server.hook import hand_over
 
         hand_over(central, config)
 
@@ -60,7 +60,7 @@ def rollback(ctx, merge_id):
     refused, naming the merges in the way."""
     from dulwich.repo import Repo
 
-    from .. import rollback as revert
+    from ..server.kinds import rollback as revert
     from ..state import journal, pause, queue
 
     if not MERGE_ID.match(merge_id):
@@ -87,7 +87,7 @@ def rollback(ctx, merge_id):
     click.echo(f"mergecoord: queued the rollback of {merge_id} as {entry.id} (position {position})"
                + ("; the queue is paused" if paused else ""))
     if not paused:
-        from ..hook import hand_over
+        from ..server.hook import hand_over
 
         hand_over(central, config)
 

@@ -23,7 +23,7 @@ from ..untrusted import printable
 @click.pass_context
 def init(ctx, repo, create):
     """Set up REPO (a bare repository) for mergecoord: config and server hooks."""
-    from .. import gitolite
+    from ..server import gitolite
     from ..state.files import repair
 
     require_git()
@@ -87,8 +87,9 @@ def start(ctx, once):
     """Run the merge runner (in the foreground)."""
     import signal
 
-    from .. import dashboard, wake
-    from ..runner import Runner
+    from .. import dashboard
+    from ..server import wake
+    from ..server.runner import Runner
 
     central, config = central_of(ctx, write=True), config_of(ctx)
     echo = echo_while_read

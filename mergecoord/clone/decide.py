@@ -11,7 +11,7 @@ import subprocess
 from ..errors import UsageError, UserError
 from ..state import decisions
 from ..untrusted import printable
-from ..decisions import answer
+from ..server.decisions import answer
 
 STATE = "refs/mergecoord/state"
 
@@ -111,7 +111,7 @@ class RemoteDecisions:
         raise UserError(f"unknown decision {decision_id} (see 'git merge-decide list')")
 
     def diff(self, doc):
-        from ..decisions.local import diff
+        from ..server.decisions.local import diff
 
         git(self.workdir, "fetch", "-q", self.remote, "refs/heads/*:refs/remotes/" + self.remote + "/*",
             check=False)

@@ -13,7 +13,7 @@ import time
 import traceback
 
 from .settings import Clone, describe_task
-from ..hook import ZERO, has_marker, read_commits, say
+from ..server.hook import ZERO, has_marker, read_commits, say
 
 
 def main(argv=None):

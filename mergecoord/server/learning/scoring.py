@@ -20,7 +20,7 @@ def score(central, merges=None):
                 decision has a panel vote to compare.
     """
     if merges is None:
-        from ..state import journal
+        from ...state import journal
 
         merges = journal.merges(central)
     conflicted = [m for m in merges.values()

@@ -13,11 +13,11 @@ from dulwich.object_store import commit_tree_changes, tree_lookup_path
 from dulwich.objects import Blob
 
 from .. import resolution
-from ..merge import MergeResult, merge_commits, path_bytes
-from ..merge.engine import marked_texts
-from ..state import decisions
-from ..untrusted import printable
-from ..validate import validate_text
+from ...merge import MergeResult, merge_commits, path_bytes
+from ...merge.engine import marked_texts
+from ...state import decisions
+from ...untrusted import printable
+from ...validate import validate_text
 
 SIDES = {"A": "ours", "B": "theirs"}
 

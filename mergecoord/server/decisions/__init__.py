@@ -11,7 +11,7 @@ hooks: this package's __init__ must stay light, so heavy imports are local).
 def escalate(runner, entry, outcome):
     """Write the decision for an escalated merge; returns its id (d-NNNN)."""
     from .. import mainline
-    from ..state import decisions, journal
+    from ...state import decisions, journal
     from . import options
 
     store = runner.store
@@ -71,7 +71,7 @@ def close_superseded(runner):
     """Close the open decisions whose branch moved on since they were written: deleted,
     pushed without the marker, or pushed again (the new tip is merged on its own).
     Called at every runner start; the answer check refuses them even before that."""
-    from ..state import decisions
+    from ...state import decisions
     from .answer import branch_tips, moved_on
 
     central = runner.central
@@ -93,7 +93,7 @@ def settled(runner, entry, outcome):
     """Bookkeeping after the runner finished `entry` (a follow-up step: see `followups`).
     Idempotent: run again after a crash it does what is left, and nothing twice (the
     tasks are made before the status says so, and made only once)."""
-    from ..state import decisions
+    from ...state import decisions
 
     central = runner.central
     if entry.kind != "decision" or not entry.decision:
@@ -129,7 +129,7 @@ def settled(runner, entry, outcome):
 
 
 def _close(central, decision_id, why):
-    from ..state import decisions
+    from ...state import decisions
 
     try:
         decisions.update(central, decision_id, expect=("pending", "decided"), status="superseded",

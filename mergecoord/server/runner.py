@@ -16,12 +16,14 @@ from dataclasses import dataclass, field
 from dulwich.file import FileLocked
 from dulwich.repo import Repo
 
-from . import child, followups, mainline, notify, recovery, resolution, wake
-from .errors import UserError
-from .merge import MergeError, merge_commits
-from .state import journal, pause, queue, transcripts
-from .state.files import break_stale_lock, never_write, scrub
-from .untrusted import printable
+from .. import child
+from . import followups, mainline, recovery, resolution, wake
+from .notify import webhook as notify
+from ..errors import UserError
+from ..merge import MergeError, merge_commits
+from ..state import journal, pause, queue, transcripts
+from ..state.files import break_stale_lock, never_write, scrub
+from ..untrusted import printable
 
 MAX_ATTEMPTS = 20     # re-merges after main moved, before the entry is put back in line
 SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD", re.I)
@@ -226,11 +228,11 @@ class Runner:
     def prepare(self, entry, main, sha):
         """Merge `sha` into `main`; a candidate merge commit (status 'ready') or an outcome."""
         if entry.kind == "decision":
-            from .decisions import apply
+            from .kinds import decision as apply
 
             outcome = apply.prepare(self, entry, main, sha)
         elif entry.kind == "rollback":
-            from . import rollback
+            from .kinds import rollback
 
             outcome = rollback.prepare(self, entry, main)
         else:
@@ -269,7 +271,7 @@ class Runner:
                                  + f"[verify] {why}\n{outcome.verify_output}")
                 return outcome
         if entry.kind == "rollback":
-            from . import rollback
+            from .kinds import rollback
 
             outcome.commit = rollback.commit(self, entry, main, outcome)
         else:
@@ -309,8 +311,8 @@ class Runner:
         return {k: v for k, v in env.items() if v not in secrets or k in self.config.verify_env}
 
     def panel(self):
-        from .panel.factory import build_panel
-        from .resources import template
+        from ..panel.factory import build_panel
+        from ..resources import template
 
         if not hasattr(self, "_panel"):
             try:
@@ -334,8 +336,8 @@ class Runner:
                  if worker in self.config.worker_panelists}
         if not sides:
             return neutral
-        from .panel.factory import build_advocates
-        from .resources import template
+        from ..panel.factory import build_advocates
+        from ..resources import template
 
         try:
             advocates = build_advocates([dict(p) for p in self.config.panel], sides, environ=os.environ,
@@ -445,7 +447,7 @@ class Runner:
         """Publish what `publish_later` held back. A failure is logged and said, like any
         follow-up step's; the next publication carries the whole state anyway."""
         if self.unpublished:
-            from . import publish
+            from .notify import publish
 
             self.unpublished = False
             try:

@@ -17,7 +17,7 @@ from dulwich.object_store import commit_tree_changes
 from dulwich.objects import Blob
 
 from . import learning, mainline
-from .merge import path_bytes
+from ..merge import path_bytes
 
 LOG_LIMIT = 8       # commit messages per side an advocate is shown
 
@@ -26,7 +26,7 @@ def conflict_files(store, merge):
     """FileConflicts for the content conflicts of `merge`, with git's hunks; None if any
     conflict is not plain text edited on both sides, or git's hunks of a file cannot be
     derived faithfully (those are for a human)."""
-    from .merge.engine import marked_texts
+    from ..merge.engine import marked_texts
 
     if not all(c.textual for c in merge.conflicts):
         return None
@@ -43,7 +43,7 @@ def conflict_files(store, merge):
 def file_of(store, conflict, marked):
     """The FileConflict of one text conflict from git's conflicted file `marked` (bytes),
     or None when it is not UTF-8 text or its hunks cannot be read back faithfully."""
-    from .panel.hunks import from_markers
+    from ..panel.hunks import from_markers
 
     if marked is None:
         return None
@@ -62,9 +62,9 @@ def file_of(store, conflict, marked):
 
 
 def context_for(runner, entry, main, sha, files, base):
-    from .panel.hunks import ConflictContext
+    from ..panel.hunks import ConflictContext
 
-    from .state import journal
+    from ..state import journal
 
     paths = [f.path for f in files]
     # Only advocates read the sides' histories; the walk costs a few ms a commit, so it is
@@ -144,8 +144,8 @@ def resolve(runner, entry, main, sha, merge):
     if learned is not None:
         return ready(runner, outcome, merge, learned, "learned", confidence=1.0, rounds=0)
 
-    from .panel.consensus import settle
-    from .validate import validate_text
+    from ..panel.consensus import settle
+    from ..validate import validate_text
 
     panel = runner.panel_for(context)
     with checkout_for(runner.store, merge, panel) as workdir:
@@ -165,8 +165,8 @@ def resolve(runner, entry, main, sha, merge):
 
 def ready(runner, outcome, merge, resolutions, how, *, confidence, rounds):
     """Check every resolved text, then write it into the merged tree."""
-    from .state.files import holds_secret
-    from .validate import validate_text
+    from ..state.files import holds_secret
+    from ..validate import validate_text
 
     for path, text in resolutions.items():
         problem = validate_text(path, text)

@@ -7,8 +7,8 @@ every step, which delivers the events not yet delivered (a cursor in
 clean merge is followed by more entries in line, see Runner.publish_later).
 """
 
-from .state import journal
-from .state.files import atomic_write
+from ...state import journal
+from ...state.files import atomic_write
 
 NOTIFIED = {"queued", "merged", "escalated", "decided", "failed", "rejected", "reminder"}
 
@@ -28,7 +28,7 @@ def flush(central, config, publish_state=True):
     """Deliver the new events and republish the state ref. With `publish_state` false the
     caller publishes later (the runner, once the entries waiting in line are merged):
     returns how many events were new either way."""
-    from . import notify, publish
+    from . import webhook as notify, publish
 
     with central.lock:
         new, cursor = pending(central)

@@ -8,7 +8,7 @@ mention a channel (Slack's `<!channel>`, Discord's `@everyone`) or add a header.
 
 import json
 
-from .untrusted import printable
+from ...untrusted import printable
 
 FORMATS = ("json", "slack", "discord", "ntfy")
 DISCORD_LIMIT = 2000          # characters in a message's content

@@ -15,13 +15,13 @@ from dulwich.object_store import commit_tree_changes
 from dulwich.objects import Blob, Commit, Tree
 from dulwich.repo import Repo
 
-from .state import decisions, queue, tasks
+from ...state import decisions, queue, tasks
 
 STATE_REF = b"refs/mergecoord/state"
 
 
 def status_document(central, config):
-    from . import dashboard
+    from ... import dashboard
 
     try:
         summary = dashboard.summary(central, config)

@@ -11,8 +11,8 @@ second task or learning record, and never says anything but what landed. Never m
 
 import traceback
 
-from . import events
-from .state import journal
+from .notify import events
+from ..state import journal
 
 # Journal events that annotate an outcome rather than change it.
 FOLLOWED = "followed-up"
@@ -96,7 +96,7 @@ def retry(runner, only=None):
     """Finish what a dead runner, or a step that failed, left undone (the steps named in
     `only`, else all of them, and then the outcome is followed up)."""
     from .runner import MergeOutcome
-    from .state.queue import QueueEntry
+    from ..state.queue import QueueEntry
 
     for event, record in unfinished(runner.central):
         entry = QueueEntry(event["id"], record.get("branch", ""), record.get("sha", ""), record.get("worker", ""),

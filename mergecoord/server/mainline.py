@@ -94,7 +94,7 @@ def compare_and_swap(refs, ref, old, new, message, attempts=5):
     (`break_stale_lock`), so a crash can never wedge main for good."""
     from dulwich.file import FileLocked
 
-    from .state.files import break_stale_lock
+    from ..state.files import break_stale_lock
 
     for attempt in range(attempts):
         try:
@@ -120,7 +120,7 @@ def touches(store, head, base, paths, landed=None, limit=500):
     the journal names, the branch tip's message); trailers are not evidence."""
     from dulwich.object_store import tree_lookup_path
 
-    from .merge import path_bytes
+    from ..merge import path_bytes
 
     def entry(tree, path):
         try:

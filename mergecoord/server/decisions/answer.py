@@ -9,11 +9,11 @@ files, or oversized text are refused with one line.
 """
 
 
-from .. import tomlw
-from ..errors import UserError
+from ... import tomlw
+from ...errors import UserError
 from ..gitolite import is_decider
 from ..hook import ANSWERS as ANSWERS_REF, MAX_ANSWER_BYTES  # noqa: F401  (ANSWERS_REF: for remote.py)
-from ..state import decisions, journal, queue
+from ...state import decisions, journal, queue
 
 MAX_RATIONALE = 4000
 ANSWER_KEYS = {"choice", "files", "rationale"}

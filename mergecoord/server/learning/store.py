@@ -5,7 +5,7 @@ Lines are appended under the state lock and fsynced; a damaged line is skipped.
 
 import json
 
-from ..state.files import append_line
+from ...state.files import append_line
 
 
 def _path(central):

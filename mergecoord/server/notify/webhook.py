@@ -31,7 +31,7 @@ import threading
 import time
 from urllib.parse import urlsplit
 
-from .state.files import read_json, write_json
+from ...state.files import read_json, write_json
 
 USER_AGENT = "mergecoord-webhook/1"
 MAX_BACKLOG = 1000          # events waiting in this process; beyond that they are dropped
@@ -49,7 +49,7 @@ def deliver(central, config, events):
     payloads = []
     for event in events:
         if not (event.get("branch") and event.get("worker")) and records is None:
-            from .state import journal
+            from ...state import journal
 
             records = journal.merges(central)
         payloads.append(payload(central, event, records or {}))
@@ -174,7 +174,7 @@ def send(session, url, timeout, body, fmt="json"):
     URL: it may hold a token)."""
     import requests
 
-    from .webhooks import request
+    from .formats import request
 
     data, headers = request(body, fmt)
     try:
@@ -225,7 +225,7 @@ def remind(central, config, now=None, force=False):
 
 
 def _remind(central, config, interval, now):
-    from .state import decisions, journal
+    from ...state import decisions, journal
 
     due = []
     with central.lock:

@@ -11,7 +11,7 @@ import time
 
 from dulwich.objects import Commit
 
-from . import mainline
+from .. import mainline
 
 
 class RollbackRefused(Exception):
@@ -31,7 +31,7 @@ def find_merge(store, main, merge_id, commit):
 def revert_tree(store, main, target, merge_id, landed=None):
     """The tree of main without the changes of `target` (the commit of `merge_id`).
     `landed` (commit hex -> journal record) names the later merges in the way."""
-    from .merge import merge_trees
+    from ...merge import merge_trees
 
     commit = store[target]
     if not commit.parents:
@@ -56,7 +56,7 @@ def later_merges(store, main, target, paths, landed):
     subject (their trailers are not evidence)."""
     from dulwich.object_store import tree_lookup_path
 
-    from .merge import path_bytes
+    from ...merge import path_bytes
 
     def entry(tree, path):
         try:
@@ -109,9 +109,9 @@ def prepare(runner, entry, main):
     """The runner's step for a queue entry of kind "rollback" (branch `rollback/m-NNNN`, sha:
     the merge commit to undo, as the journal recorded it): a 'ready' outcome with the revert
     tree, or 'failed' saying why not."""
-    from .runner import MergeOutcome
+    from ..runner import MergeOutcome
 
-    from .state import journal
+    from ...state import journal
 
     target_id = target_of(entry)
     try:

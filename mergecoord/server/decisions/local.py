@@ -3,9 +3,9 @@ is read and written directly, and an answer is queued for the runner at once."""
 
 import subprocess
 
-from ..central import server_user
-from ..errors import UserError
-from ..state import decisions
+from ...central import server_user
+from ...errors import UserError
+from ...state import decisions
 from . import answer
 
 
@@ -57,7 +57,7 @@ class LocalDecisions:
 
     def submit(self, decision_id, choice, files, rationale):
         """Record the answer, publish it, and start a runner to apply it. Returns a line to show."""
-        from .. import events
+        from ..notify import events
         from ..hook import hand_over
 
         user, entered_by = self.on_behalf or (server_user(), "")

@@ -39,7 +39,7 @@ def conflict_type(path, kinds=()):
 
 def language(path):
     try:
-        from ..panel.hunks import language_of
+        from ...panel.hunks import language_of
     except ImportError:
         return path.rsplit(".", 1)[-1] if "." in path else "text"
     return language_of(path)
@@ -48,7 +48,7 @@ def language(path):
 def hunk_choices(conflict, text):
     """The lines `text` put in place of each hunk of `conflict` ({index: lines}), or None
     when `text` did not keep the parts git merged cleanly as git has them."""
-    from ..panel.hunks import _lines
+    from ...panel.hunks import _lines
 
     try:
         pieces = conflict._pieces()
@@ -231,7 +231,7 @@ def _decision(central, decision_id):
     if not decision_id:
         return {}
     try:
-        from ..state import decisions
+        from ...state import decisions
     except ImportError:   # the decisions store is not part of this build
         return {}
     try:
@@ -250,7 +250,7 @@ def _files_of_commit(central, commit):
     """The FileConflicts of the merge that made `commit` (its two parents merged again)."""
     if not commit:
         return []
-    from ..merge import merge_commits
+    from ...merge import merge_commits
     from ..resolution import conflict_files
 
     store = _repo(central).object_store
@@ -264,7 +264,7 @@ def _files_of_commit(central, commit):
 def _texts_of_commit(central, commit, paths):
     from dulwich.object_store import tree_lookup_path
 
-    from ..merge import path_bytes
+    from ...merge import path_bytes
 
     if not commit:
         return {}

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Optional, Sequence, Union
 
-from .child import kill_everything_of, wait_or_kill
+from ..child import kill_everything_of, wait_or_kill
 
 MAX_OUTPUT = 64 * 1024       # keep the tail: that is where test runners print the verdict
 

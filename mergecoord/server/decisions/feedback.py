@@ -4,7 +4,7 @@ One task per losing worker and file, saying what was chosen, by whom and why, an
 where to look. The text is built from the decision only; nothing is invented.
 """
 
-from ..state import tasks
+from ...state import tasks
 
 
 def _option(doc, letter):

@@ -10,9 +10,9 @@ import errno
 import os
 import sys
 
-from .central import Central, server_user
-from .errors import UserError
-from .untrusted import printable
+from ..central import Central, server_user
+from ..errors import UserError
+from ..untrusted import printable
 
 ZERO = "0" * 40
 
@@ -126,7 +126,7 @@ def read_answer(git_dir, sha):
 def check_answer_push(central, config, old, new, ref, user):
     """The normalised answer pushed to refs/mergecoord/answers/<id>; AnswerError if bad."""
     from .decisions.answer import AnswerError, check, parse_answer_file
-    from .state import decisions
+    from ..state import decisions
 
     decision_id = ref[len(ANSWERS):]
     if new == ZERO:
@@ -143,7 +143,7 @@ def pre_receive(central, lines, environ=None):
 
     Every decision comes from the parsed config (`config.load`), never from the text
     of the file; when it cannot be parsed, this fails closed (`closed_refs`)."""
-    from . import config as config_mod
+    from .. import config as config_mod
     from .decisions.answer import AnswerError
 
     relevant = [parts for parts in (line.split(" ", 2) for line in lines) if len(parts) == 3]
@@ -241,8 +241,8 @@ def refusal(central, stranger):
 
 
 def post_receive(central, lines):
-    from . import config as config_mod
-    from .state import queue
+    from .. import config as config_mod
+    from ..state import queue
 
     stranger = central.not_writer()
     if stranger:        # its files would be ones the owner's runner cannot write
@@ -320,8 +320,8 @@ def start_runner(central, config=None):
         return
     import subprocess
 
-    from . import config as config_mod
-    from .child import runner_environment
+    from .. import config as config_mod
+    from ..child import runner_environment
 
     env = runner_environment(config or config_mod.load(central))
     os.makedirs(central.file("logs"), exist_ok=True)

@@ -1,0 +1,1 @@
+"""The kinds of queue entry the runner merges: a pushed branch, a human's decision, a rollback."""
