@@ -18,7 +18,7 @@ from mergecoord.panel.builtin import resolve_file
 from mergecoord.panel.changelog import is_changelog
 from mergecoord.panel.grammars import grammar_name
 from mergecoord.panel.hunks import from_markers, language_of
-from mergecoord.validate import validate_text
+from mergecoord.panel.validate import validate_text
 
 CORPUS = Path(__file__).parent / "realcorpus"
 

@@ -13,7 +13,7 @@ import pytest
 from mergecoord.panel.builtin import BuiltinResolver
 from mergecoord.panel.consensus import settle
 from mergecoord.panel.hunks import ConflictContext, file_conflict
-from mergecoord.validate import validate_text
+from mergecoord.panel.validate import validate_text
 
 CORPUS = Path(__file__).parent / "corpus"
 CASES = sorted(p for p in CORPUS.iterdir() if p.is_dir())

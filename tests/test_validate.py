@@ -2,7 +2,7 @@
 
 import pytest
 
-from mergecoord.validate import validate_text
+from mergecoord.panel.validate import validate_text
 
 
 @pytest.mark.parametrize("path,text,reason", [

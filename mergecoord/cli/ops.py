@@ -100,7 +100,7 @@ def demo(directory, interactive, quiet):
     """Replay the seed's story in a sandbox (default: a new temporary directory):
     three workers, clean merges, a conflict settled by the panel, one escalated to a
     human, the refactor task, what was learned, and the dashboard. No network."""
-    from .. import demo as story
+    from .demo import story
 
     if directory is not None and directory.exists() and any(directory.iterdir()):
         raise UsageError(f"{directory} is not empty; give a new or empty directory for the sandbox")

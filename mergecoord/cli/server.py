@@ -87,7 +87,7 @@ def start(ctx, once):
     """Run the merge runner (in the foreground)."""
     import signal
 
-    from .. import dashboard
+    from . import dashboard
     from ..server import wake
     from ..server.runner import Runner
 
@@ -228,7 +228,7 @@ def status(ctx, as_json, watch, interval, count):
     """The dashboard: what is happening and how well it is going."""
     import sys
 
-    from .. import dashboard
+    from . import dashboard
 
     central, config = central_of(ctx), config_of(ctx)
     colour = dashboard.use_color(sys.stdout)

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-from ..validate import validate_text
+from .validate import validate_text
 from .hunks import ConflictContext, FileConflict
 from .bytree import merge_by_tree
 from .changelog import is_changelog, unreleased_at

@@ -14,7 +14,7 @@ import tomllib
 from collections import Counter
 from typing import Optional
 
-from ..validate import parse_data
+from .validate import parse_data
 from .hunks import ConflictHunk, FileConflict
 
 _BULLET = re.compile(r"^\s*[-*+]\s+\S")   # numbered items would need renumbering: not mechanical

@@ -12,7 +12,7 @@ import re
 import tokenize
 from typing import Optional
 
-from ..validate import parse_data
+from .validate import parse_data
 from .hunks import ConflictHunk, FileConflict
 
 _WORDS = re.compile(r"\w+|[^\w\s]")

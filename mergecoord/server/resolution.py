@@ -145,7 +145,7 @@ def resolve(runner, entry, main, sha, merge):
         return ready(runner, outcome, merge, learned, "learned", confidence=1.0, rounds=0)
 
     from ..panel.consensus import settle
-    from ..validate import validate_text
+    from ..panel.validate import validate_text
 
     panel = runner.panel_for(context)
     with checkout_for(runner.store, merge, panel) as workdir:
@@ -166,7 +166,7 @@ def resolve(runner, entry, main, sha, merge):
 def ready(runner, outcome, merge, resolutions, how, *, confidence, rounds):
     """Check every resolved text, then write it into the merged tree."""
     from ..state.files import holds_secret
-    from ..validate import validate_text
+    from ..panel.validate import validate_text
 
     for path, text in resolutions.items():
         problem = validate_text(path, text)

@@ -17,7 +17,7 @@ from ...merge import MergeResult, merge_commits, path_bytes
 from ...merge.engine import marked_texts
 from ...state import decisions
 from ...untrusted import printable
-from ...validate import validate_text
+from ...panel.validate import validate_text
 
 SIDES = {"A": "ours", "B": "theirs"}
 

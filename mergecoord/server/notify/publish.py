@@ -21,7 +21,7 @@ STATE_REF = b"refs/mergecoord/state"
 
 
 def status_document(central, config):
-    from ... import dashboard
+    from ...cli import dashboard
 
     try:
         summary = dashboard.summary(central, config)

@@ -6,7 +6,7 @@ merges them: clean merges, a conflict the workers discuss on the panel (Apollo a
 Athena each speaking for their own branch, Numa neutral, the built-in strategies
 recusing) until a synthesis is applied in round 2, a second conflict escalated on a 2-1
 vote and answered, the refactor task, the learning record and the dashboard. The agents
-are scripted stand-ins for the Claude Code, Codex and Gemini CLIs (`demoagents.py`,
+are scripted stand-ins for the Claude Code, Codex and Gemini CLIs (`agents.py`,
 labelled as such), so the story needs no network; everything else goes through the same
 code and commands a user runs. `run()` returns what it built so a test can check it.
 """
@@ -19,9 +19,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from .errors import UserError
+from ...errors import UserError
 
-from .demoscript import (AGENTS, AGENTS_DIR, BATCHED_SEARCH, BATCHED_STORE, CACHED_STORE, ENDPOINTS, ESCALATED,
+from .script import (AGENTS, AGENTS_DIR, BATCHED_SEARCH, BATCHED_STORE, CACHED_STORE, ENDPOINTS, ESCALATED,
                          INITIAL, PARALLEL_SEARCH, PLAIN_SEARCH, PLAIN_STORE, RATIONALE, SCRIPT, STREAMING, VECTOR,
                          WORKERS)
 
@@ -85,9 +85,9 @@ class Sandbox:
 
 def build(root, echo):
     """The sandbox of the seed: central repository, first commit, three worker clones."""
-    from . import install
-    from .central import locate
-    from .resources import template
+    from ... import install
+    from ...central import locate
+    from ...resources import template
 
     sandbox = Sandbox(root, echo)
     sandbox.root.mkdir(parents=True, exist_ok=True)
@@ -113,7 +113,7 @@ def build(root, echo):
     sandbox.git("commit", "-q", "-m", "Engram: vector storage and API v1", cwd=setup)
     sandbox.git("push", "-q", "origin", "HEAD:main", cwd=setup)
 
-    from .cli import cli
+    from .. import cli
 
     hooks = "install-hooks" in cli.commands
     for clone, name, email, _ in WORKERS:
@@ -127,22 +127,22 @@ def build(root, echo):
 
 def install_agents(directory):
     """The scripted stand-ins (`claude`, `codex`, `gemini`) and their script, in `directory`."""
-    from . import demoagents
+    from . import agents
 
     directory.mkdir()
-    source = Path(demoagents.__file__).read_text()
+    source = Path(agents.__file__).read_text()
     for _, _, _, program in AGENTS:
         path = directory / program
         path.write_text(f"#!{sys.executable}\n# Scripted stand-in written by 'mergecoord demo': not a model.\n" + source)
         path.chmod(0o755)
-    (directory / demoagents.SCRIPT).write_text(json.dumps(SCRIPT, indent=1))
+    (directory / agents.SCRIPT).write_text(json.dumps(SCRIPT, indent=1))
     return directory
 
 
 def panel_config(agents):
     """The demo's panel: the built-in strategies, Numa neutral, and the agents through which
     Apollo and Athena speak for their own work (neutral = false: advocates only)."""
-    lines = ["", "# The demo's panel: scripted stand-ins for the agent CLIs (mergecoord/demoagents.py).",
+    lines = ["", "# The demo's panel: scripted stand-ins for the agent CLIs (mergecoord/cli/demo/agents.py).",
              "[[panel]]", 'name = "builtin"', 'kind = "builtin"']
     for worker, entry, kind, program in AGENTS:
         lines += ["", "[[panel]]", f'name = "{entry}"', f'kind = "{kind}"', f'program = "{agents / program}"',
@@ -157,7 +157,7 @@ class Story:
         self.echo = echo
         self.interactive = interactive
         self.sandbox, self.central = build(root, echo)
-        from . import config
+        from ... import config
 
         self.config = config.load(self.central)
         self.result = {"root": str(self.sandbox.root), "central": str(self.sandbox.central_path)}
@@ -168,8 +168,8 @@ class Story:
         self.echo("")
 
     def run_queue(self):
-        from . import dashboard
-        from .server.runner import Runner
+        from .. import dashboard
+        from ...server.runner import Runner
 
         began = time.monotonic()
         runner = Runner(self.central, self.config, echo=self.echo)
@@ -208,8 +208,8 @@ class Story:
             self.show_transcript(discussed)
 
     def show_transcript(self, merge_id):
-        from .state import transcripts
-        from .untrusted import printable
+        from ...state import transcripts
+        from ...untrusted import printable
 
         self.heading(f"[Team Chat] the panel's discussion of {merge_id} (mergecoord show {merge_id})")
         for line in transcripts.load(self.central, merge_id).rstrip().splitlines():
@@ -260,7 +260,7 @@ class Story:
         self.result["act2_decision"] = [(e.id, o.status, o.resolved_by) for e, o in processed]
 
     def act_feedback(self):
-        from .state import tasks
+        from ...state import tasks
 
         found = tasks.all_tasks(self.central)
         self.result["tasks"] = [(t.id, t.worker, t.file) for t in found]
@@ -288,7 +288,7 @@ class Story:
             self.echo(f"Learning: {task.learning}")
 
     def act_learning(self):
-        from .server import learning
+        from ...server import learning
 
         found = learning.records(self.central)
         self.result["learning"] = found
@@ -308,7 +308,7 @@ class Story:
                 self.echo(f"#   {lesson}")
 
     def act_dashboard(self):
-        from . import dashboard
+        from .. import dashboard
 
         self.heading("Status Dashboard (mergecoord status)")
         summary = dashboard.summary(self.central, self.config)
@@ -317,7 +317,7 @@ class Story:
             self.echo(line)
 
     def _commands(self):
-        from .cli import cli
+        from .. import cli
 
         return cli.commands
 

@@ -9,9 +9,9 @@ writes state.
 import os
 import time
 
-from .install import server_hook_problems
-from .state import health, journal, queue
-from .untrusted import printable
+from ..install import server_hook_problems
+from ..state import health, journal, queue
+from ..untrusted import printable
 
 ACTIVE_WINDOW = 24 * 3600     # a worker is active if it pushed or merged in the last day
 
@@ -34,7 +34,7 @@ def _phase(entry, record):
 def _pending_decisions(central, merges, now):
     """Decisions waiting for a human, oldest first."""
     try:
-        from .state import decisions
+        from ..state import decisions
     except ImportError:
         decisions = None
     out = []
@@ -54,8 +54,8 @@ def _pending_decisions(central, merges, now):
 
 
 def summary(central, config, now=None):
-    from .server import learning
-    from .state import pause
+    from ..server import learning
+    from ..state import pause
 
     now = now or time.time()
     merges = journal.merges(central)

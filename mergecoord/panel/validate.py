@@ -8,7 +8,7 @@ import json
 import re
 import tomllib
 
-from .panel.hunks import language_of
+from .hunks import language_of
 
 _MARKER = re.compile(r"^(<{7}|>{7}|\|{7})(\s|$)")
 _SEPARATOR = re.compile(r"^={7}\s*$")
