@@ -12,7 +12,7 @@ from dulwich.repo import Repo
 from conftest import git, mergecoord
 from mergecoord.merge import merge_commits, merge_texts
 from mergecoord.panel.hunks import file_conflict
-from mergecoord.server.resolution import conflict_files
+from mergecoord.server.conflicts import conflict_files
 
 
 class History:

@@ -95,7 +95,7 @@ FIRST = ("decision",)
 def retry(runner, only=None):
     """Finish what a dead runner, or a step that failed, left undone (the steps named in
     `only`, else all of them, and then the outcome is followed up)."""
-    from .runner import MergeOutcome
+    from .outcome import MergeOutcome
     from ..state.queue import QueueEntry
 
     for event, record in unfinished(runner.central):

@@ -17,48 +17,10 @@ from dulwich.object_store import commit_tree_changes
 from dulwich.objects import Blob
 
 from . import learning, mainline
+from .conflicts import conflict_files
 from ..merge import path_bytes
 
 LOG_LIMIT = 8       # commit messages per side an advocate is shown
-
-
-def conflict_files(store, merge):
-    """FileConflicts for the content conflicts of `merge`, with git's hunks; None if any
-    conflict is not plain text edited on both sides, or git's hunks of a file cannot be
-    derived faithfully (those are for a human)."""
-    from ..merge.engine import marked_texts
-
-    if not all(c.textual for c in merge.conflicts):
-        return None
-    marked = marked_texts(store, merge)
-    files = []
-    for c in merge.conflicts:
-        conflict = file_of(store, c, marked.get(c.path))
-        if conflict is None:
-            return None
-        files.append(conflict)
-    return files
-
-
-def file_of(store, conflict, marked):
-    """The FileConflict of one text conflict from git's conflicted file `marked` (bytes),
-    or None when it is not UTF-8 text or its hunks cannot be read back faithfully."""
-    from ..panel.hunks import from_markers
-
-    if marked is None:
-        return None
-    texts = []
-    for data in [store[s.sha].data if s else b"" for s in (conflict.base, conflict.ours, conflict.theirs)] + [marked]:
-        if b"\0" in data[:8000]:
-            return None
-        try:
-            texts.append(data.decode("utf-8"))
-        except UnicodeDecodeError:
-            return None
-    derived = from_markers(conflict.path, *texts)
-    if derived is None or not derived.hunks:
-        return None     # git calls it conflicted: never "no conflict" downstream
-    return derived
 
 
 def context_for(runner, entry, main, sha, files, base):
@@ -122,7 +84,7 @@ def _read_only(directory):
 
 def resolve(runner, entry, main, sha, merge):
     """A MergeOutcome: 'ready' with a resolved tree, or 'escalated' with the reason."""
-    from .runner import MergeOutcome
+    from .outcome import MergeOutcome
 
     config = runner.config
     paths = [c.path for c in merge.conflicts]

@@ -11,7 +11,6 @@ compare-and-swap, so recovery knows it by its id, never by a trailer).
 import os
 import re
 import time
-from dataclasses import dataclass, field
 
 from dulwich.file import FileLocked
 from dulwich.repo import Repo
@@ -19,6 +18,7 @@ from dulwich.repo import Repo
 from .. import child
 from . import followups, mainline, recovery, resolution, wake
 from .notify import webhook as notify
+from .outcome import MergeOutcome
 from ..errors import UserError
 from ..merge import MergeError, merge_commits
 from ..state import journal, pause, queue, transcripts
@@ -28,26 +28,6 @@ from ..untrusted import printable
 MAX_ATTEMPTS = 20     # re-merges after main moved, before the entry is put back in line
 SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD", re.I)
 BODY_LIMIT = 200      # characters of the branch tip's subject quoted in the merge commit
-
-
-@dataclass
-class MergeOutcome:
-    status: str                      # merged | conflicted | escalated | failed | up-to-date | withdrawn | requeued
-    commit: str = ""
-    resolved_by: str = ""
-    conflicts: list = field(default_factory=list)
-    detail: str = ""
-    rounds: int = 0
-    confidence: float = 0.0
-    tree: bytes = b""                # the tree to commit, when status is "ready"
-    merge: object = None             # the MergeResult the outcome was computed from
-    files: list = field(default_factory=list)        # FileConflicts of the text conflicts
-    context: object = None           # the panel's ConflictContext
-    panel: object = None             # the PanelOutcome, when the panel sat
-    transcript: str = ""
-    resolutions: dict = field(default_factory=dict)  # path -> resolved text
-    verify_output: str = ""
-    decision: str = ""               # the decision id, when escalated or applying one
 
 
 class Runner:

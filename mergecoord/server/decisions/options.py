@@ -140,7 +140,7 @@ def build(store, entry, outcome, merge):
 
 
 def _text_conflicts(store, merge):
-    from ..resolution import conflict_files
+    from ..conflicts import conflict_files
 
     return (conflict_files(store, merge) or []) if merge is not None and merge.conflicts else []
 

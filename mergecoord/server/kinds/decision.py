@@ -12,7 +12,7 @@ resolution; the runner verifies it and moves main by compare-and-swap.
 from dulwich.object_store import commit_tree_changes, tree_lookup_path
 from dulwich.objects import Blob
 
-from .. import resolution
+from .. import conflicts, resolution
 from ...merge import MergeResult, merge_commits, path_bytes
 from ...merge.engine import marked_texts
 from ...state import decisions
@@ -23,7 +23,7 @@ SIDES = {"A": "ours", "B": "theirs"}
 
 
 def prepare(runner, entry, main, sha):
-    from ..runner import MergeOutcome
+    from ..outcome import MergeOutcome
 
     try:
         doc = decisions.load(runner.central, entry.decision)
@@ -67,7 +67,7 @@ def prepare(runner, entry, main, sha):
         return send_back_to_panel(runner, entry, main, sha, doc, merge, tree, uncovered, texts)
     return MergeOutcome("ready", resolved_by="human", tree=tree, merge=merge, decision=doc["id"],
                         conflicts=[c.path for c in merge.conflicts], resolutions=texts,
-                        files=resolution.conflict_files(runner.store, merge) or [])
+                        files=conflicts.conflict_files(runner.store, merge) or [])
 
 
 def choose(store, doc, conflict, letter, marked=None):
@@ -78,7 +78,7 @@ def choose(store, doc, conflict, letter, marked=None):
     if letter in SIDES:
         side = SIDES[letter]
         if conflict.textual:
-            derived = resolution.file_of(store, conflict, marked)
+            derived = conflicts.file_of(store, conflict, marked)
             if derived is not None:
                 return derived.render({hunk.index: side for hunk in derived.hunks})
         picked = conflict.ours if side == "ours" else conflict.theirs
@@ -134,7 +134,7 @@ def send_back_to_panel(runner, entry, main, sha, doc, merge, tree, uncovered, te
     """Conflicts the answer does not cover go to the panel, on a merge whose decided files
     are already resolved. If the panel cannot settle them either, a new decision covering
     every conflicted file replaces this one."""
-    from ..runner import MergeOutcome
+    from ..outcome import MergeOutcome
 
     paths = ", ".join(c.path for c in uncovered)
     runner.echo(f"  new conflict not covered by {doc['id']}: {paths}; asking the panel")

@@ -109,7 +109,7 @@ def prepare(runner, entry, main):
     """The runner's step for a queue entry of kind "rollback" (branch `rollback/m-NNNN`, sha:
     the merge commit to undo, as the journal recorded it): a 'ready' outcome with the revert
     tree, or 'failed' saying why not."""
-    from ..runner import MergeOutcome
+    from ..outcome import MergeOutcome
 
     from ...state import journal
 

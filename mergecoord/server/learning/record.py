@@ -251,7 +251,7 @@ def _files_of_commit(central, commit):
     if not commit:
         return []
     from ...merge import merge_commits
-    from ..resolution import conflict_files
+    from ..conflicts import conflict_files
 
     store = _repo(central).object_store
     parents = store[commit.encode()].parents
