@@ -8,6 +8,8 @@ characters as visible escapes instead, so every byte is still accounted for and 
 drives the terminal. Standard library only: the push hooks use it.
 """
 
+import sys
+
 _ESCAPES = {"\t": "\\t", "\r": "\\r", "\n": "\\n"}
 
 
@@ -40,3 +42,10 @@ def _shown(c, multiline):
     if code <= 0xFFFF:
         return f"\\u{code:04x}"
     return f"\\U{code:08x}"
+
+
+def say(message):
+    """One line for the person at the other end of a hook (the pusher, the committer), as
+    `mergecoord: ...` on stderr: branch names, users and errors in it are shown escaped,
+    never as control sequences."""
+    sys.stderr.write(f"mergecoord: {printable(message)}\n")

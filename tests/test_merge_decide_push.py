@@ -173,7 +173,7 @@ def test_the_hook_path_stays_light():
     import subprocess
     import sys
 
-    code = ("import sys, mergecoord.server.hook, mergecoord.config, mergecoord.server.decisions.answer; "
+    code = ("import sys, mergecoord.server.hook, mergecoord.config, mergecoord.server.decisions.answer, mergecoord.state.answers; "
             "print(sorted(m for m in ('dulwich', 'click', 'requests') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

@@ -157,7 +157,7 @@ def answer_one(source, decision_id, choice, files, rationale):
 
 
 def interactive(source):
-    from ..server.decisions.answer import AnswerError, prompt_letters
+    from ..state.answers import AnswerError, prompt_letters
     from .decision_box import box, listing
 
     if not (sys.stdin.isatty() and sys.stdout.isatty()):

@@ -9,9 +9,8 @@ its one-line refusal is what the human sees.
 import subprocess
 
 from ..errors import UsageError, UserError
-from ..state import decisions
+from ..state import answers, decisions
 from ..untrusted import printable
-from ..server.decisions import answer
 
 STATE = "refs/mergecoord/state"
 
@@ -78,8 +77,8 @@ class RemoteDecisions:
                             f"{remote_said(proc.stderr) or git_error(proc.stderr)}")
 
     def answered(self):
-        out = git(self.workdir, "for-each-ref", "--format=%(refname)", answer.ANSWERS_REF).stdout
-        return {line[len(answer.ANSWERS_REF):] for line in out.split()}
+        out = git(self.workdir, "for-each-ref", "--format=%(refname)", answers.ANSWERS).stdout
+        return {line[len(answers.ANSWERS):] for line in out.split()}
 
     def all(self):
         if git(self.workdir, "rev-parse", "-q", "--verify", STATE, check=False).returncode:
@@ -124,15 +123,15 @@ class RemoteDecisions:
 
     def check(self, doc, choice, files, rationale):
         if doc["status"] != "pending":
-            raise answer.AnswerError(decisions.describe_status(doc))
-        return answer.normalise(doc, choice, files)
+            raise answers.AnswerError(decisions.describe_status(doc))
+        return answers.normalise(doc, choice, files)
 
     def submit(self, decision_id, choice, files, rationale):
-        text = answer.answer_file(choice, files, rationale)
+        text = answers.answer_file(choice, files, rationale)
         blob = git(self.workdir, "hash-object", "-w", "--stdin", input=text).stdout.strip()
         tree = git(self.workdir, "mktree", input=f"100644 blob {blob}\tanswer.toml\n").stdout.strip()
         commit = git(self.workdir, "commit-tree", tree, "-m", f"Answer {decision_id}: {choice}").stdout.strip()
-        ref = answer.ANSWERS_REF + decision_id
+        ref = answers.ANSWERS + decision_id
         proc = git(self.workdir, "push", "--porcelain", self.remote, f"+{commit}:{ref}", check=False)
         said = remote_lines(proc.stderr)
         if proc.returncode:

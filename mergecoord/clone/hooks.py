@@ -12,8 +12,9 @@ import sys
 import time
 import traceback
 
+from ..commits import ZERO, has_marker, read_commits
+from ..untrusted import say
 from .settings import Clone, describe_task
-from ..server.hook import ZERO, has_marker, read_commits, say
 
 
 def main(argv=None):

@@ -11,102 +11,16 @@ import os
 import sys
 
 from ..central import Central, server_user
+from ..commits import ZERO, has_marker, is_sha, read_commits
 from ..errors import UserError
-from ..untrusted import printable
-
-ZERO = "0" * 40
-
-
-def say(message):
-    """One line to the pusher's terminal; branch names, users and errors in it are shown
-    escaped, never as control sequences."""
-    sys.stderr.write(f"mergecoord: {printable(message)}\n")
-
-
-def has_marker(message, marker):
-    """The marker anywhere in the message, as a word of its own (not NOT_READY_TO_MERGE)."""
-    start = message.find(marker)
-    while start != -1:
-        end = start + len(marker)
-        before = message[start - 1] if start else " "
-        after = message[end] if end < len(message) else " "
-        if not (before.isalnum() or before == "_") and not (after.isalnum() or after == "_"):
-            return True
-        start = message.find(marker, start + 1)
-    return False
-
-
-def is_sha(text):
-    return len(text) in (40, 64) and all(c in "0123456789abcdef" for c in text)
-
-
-def parse_commit(body):
-    """(author name, author email, message) of a raw commit object."""
-    head, _, message = body.partition(b"\n\n")
-    name = email = ""
-    for line in head.split(b"\n"):
-        if line.startswith(b"author "):
-            ident = line[7:].decode("utf-8", "replace")
-            name, _, rest = ident.partition(" <")
-            email = rest.partition(">")[0]
-    return name.strip(), email.strip(), message.decode("utf-8", "replace")
-
-
-def read_loose(git_dir, sha):
-    """The body of a loose commit object, or None. A small push leaves its objects
-    loose (receive.unpackLimit), so this usually spares starting a git process."""
-    import zlib
-
-    try:
-        with open(os.path.join(str(git_dir), "objects", sha[:2], sha[2:]), "rb") as f:
-            raw = zlib.decompress(f.read())
-    except (OSError, zlib.error):
-        return None
-    header, _, body = raw.partition(b"\0")
-    return body if header.startswith(b"commit ") else None
-
-
-def read_commits(git_dir, shas):
-    """sha -> (author name, author email, message) for the given commits."""
-    commits = {}
-    for sha in shas:
-        body = read_loose(git_dir, sha)
-        if body is not None:
-            commits[sha] = parse_commit(body)
-    shas = [sha for sha in shas if sha not in commits]
-    if not shas:
-        return commits
-    import subprocess
-
-    proc = subprocess.run(
-        ["git", "--git-dir", str(git_dir), "cat-file", "--batch"],
-        input="".join(s + "\n" for s in shas).encode(), capture_output=True, check=True,
-    )
-    out, pos = proc.stdout, 0
-    for sha in shas:
-        nl = out.index(b"\n", pos)
-        header = out[pos:nl].split()
-        pos = nl + 1
-        if len(header) < 3:           # "<sha> missing"
-            continue
-        size = int(header[2])
-        body = out[pos:pos + size]
-        pos += size + 1
-        if header[1] == b"commit":
-            commits[sha] = parse_commit(body)
-    return commits
-
-
-ANSWERS = "refs/mergecoord/answers/"     # where clones push decision answers
-MAX_ANSWER_BYTES = 64 * 1024
+from ..state.answers import ANSWERS, MAX_ANSWER_BYTES, AnswerError, parse_answer_file
+from ..untrusted import say
 
 
 def read_answer(git_dir, sha):
     """The bytes of `answer.toml` in the pushed commit `sha`; AnswerError when it is not
     a commit holding a reasonably small answer.toml. Read as data with git cat-file."""
     import subprocess
-
-    from .decisions.answer import AnswerError
 
     check = subprocess.run(["git", "--git-dir", str(git_dir), "cat-file", "--batch-check"],
                            input=f"{sha}\n{sha}:answer.toml\n".encode(), capture_output=True)
@@ -125,8 +39,8 @@ def read_answer(git_dir, sha):
 
 def check_answer_push(central, config, old, new, ref, user):
     """The normalised answer pushed to refs/mergecoord/answers/<id>; AnswerError if bad."""
-    from .decisions.answer import AnswerError, check, parse_answer_file
     from ..state import decisions
+    from .decisions.answer import check
 
     decision_id = ref[len(ANSWERS):]
     if new == ZERO:
@@ -144,7 +58,6 @@ def pre_receive(central, lines, environ=None):
     Every decision comes from the parsed config (`config.load`), never from the text
     of the file; when it cannot be parsed, this fails closed (`closed_refs`)."""
     from .. import config as config_mod
-    from .decisions.answer import AnswerError
 
     relevant = [parts for parts in (line.split(" ", 2) for line in lines) if len(parts) == 3]
     relevant = [p for p in relevant if p[2].startswith("refs/mergecoord/") or p[2].startswith("refs/heads/")]
@@ -209,7 +122,7 @@ def record_answers(central, config, lines, environ=None):
     is reported, not raised). True when one was queued for the runner."""
     if not any(ANSWERS in line for line in lines):
         return False
-    from .decisions.answer import AnswerError, parse_answer_file, submit
+    from .decisions.answer import submit
 
     user = server_user(environ)
     queued = False

@@ -137,7 +137,7 @@ def adopt_unqueued(runner):
     the last ADOPT_AFTER seconds (their own hook may still be about to queue them)
     and refs last updated before mergecoord was set up on this repository: an old
     branch that happens to say READY_TO_MERGE was never pushed to mergecoord."""
-    from .hook import has_marker
+    from ..commits import has_marker
 
     since = setup_time(runner.central)
 

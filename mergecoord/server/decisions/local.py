@@ -5,7 +5,7 @@ import subprocess
 
 from ...central import server_user
 from ...errors import UserError
-from ...state import decisions
+from ...state import answers, decisions
 from . import answer
 
 
@@ -42,7 +42,7 @@ class LocalDecisions:
 
     def check(self, doc, choice, files, rationale):
         self.central.require_writer()
-        return answer.normalise(doc, choice, files)
+        return answers.normalise(doc, choice, files)
 
     def speak_for(self, name):
         """Answer as `name` (`git merge-decide --as NAME`): only the repository's owner may,
