@@ -161,9 +161,10 @@ def test_without_a_webhook_nothing_is_sent(central, make_worker, webhook):
 
 
 def test_a_decision_left_pending_is_reminded_once_per_interval(central, webhook):
-    decisions = pytest.importorskip("mergecoord.state.decisions")
+    from mergecoord.state import decisions
     from mergecoord import config as config_mod
-    from mergecoord.server.notify import webhook as notify
+    from mergecoord.server.notify.reminders import remind
+    from mergecoord.server.notify.webhook import drain
     from mergecoord.central import Central
 
     configure(central, webhook.url, extra="[escalation]\nremind_after_hours = 1\n")
@@ -182,8 +183,8 @@ def test_a_decision_left_pending_is_reminded_once_per_interval(central, webhook)
     assert len([e for e in webhook.events() if e["event"] == "reminder"]) == 1
 
     config = config_mod.load(repo)
-    assert notify.remind(repo, config, now=time.time() + 3700, force=True) == [decision]
-    assert notify.drain(repo, config) == 0
+    assert remind(repo, config, now=time.time() + 3700, force=True) == [decision]
+    assert drain(repo, config) == 0
     assert len([e for e in webhook.events() if e["event"] == "reminder"]) == 2
 
 

@@ -228,13 +228,14 @@ def status(ctx, as_json, watch, interval, count):
     """The dashboard: what is happening and how well it is going."""
     import sys
 
+    from ..server.status import summary as status_of
     from . import dashboard
 
     central, config = central_of(ctx), config_of(ctx)
     colour = dashboard.use_color(sys.stdout)
     keep = True if colour else None        # click drops escapes off a terminal unless told to keep them
     if not watch:
-        summary = dashboard.summary(central, config)
+        summary = status_of(central, config)
         if as_json:
             echo_json(summary)
         else:
@@ -246,7 +247,7 @@ def status(ctx, as_json, watch, interval, count):
     shown = 0
     try:
         while True:
-            summary = dashboard.summary(central, config)
+            summary = status_of(central, config)
             if as_json:
                 click.echo(json.dumps(summary, sort_keys=True))          # one document per line
             else:

@@ -17,7 +17,7 @@ from dulwich.repo import Repo
 
 from .. import child
 from . import followups, mainline, recovery, resolution, wake
-from .notify import webhook as notify
+from .notify import reminders, webhook as notify
 from .outcome import MergeOutcome
 from ..errors import UserError
 from ..merge import MergeError, merge_commits
@@ -129,7 +129,7 @@ class Runner:
                 followups.retry(self)
                 unfinished = False
             self.publish_pending()
-            notify.remind(self.central, self.config)      # decisions left pending: throttled, never raises
+            reminders.remind(self.central, self.config)      # decisions left pending: throttled, never raises
             if once:
                 # Release, then look again: a hook that queued while we held the
                 # lock saw it held and relied on us; if we miss it now, the next

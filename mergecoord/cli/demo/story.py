@@ -308,10 +308,11 @@ class Story:
                 self.echo(f"#   {lesson}")
 
     def act_dashboard(self):
+        from ...server import status
         from .. import dashboard
 
         self.heading("Status Dashboard (mergecoord status)")
-        summary = dashboard.summary(self.central, self.config)
+        summary = status.summary(self.central, self.config)
         self.result["status"] = summary
         for line in dashboard.render(summary, color=dashboard.use_color(sys.stdout)).splitlines():
             self.echo(line)

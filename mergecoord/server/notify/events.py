@@ -28,7 +28,7 @@ def flush(central, config, publish_state=True):
     """Deliver the new events and republish the state ref. With `publish_state` false the
     caller publishes later (the runner, once the entries waiting in line are merged):
     returns how many events were new either way."""
-    from . import webhook as notify, publish
+    from . import publish, webhook
 
     with central.lock:
         new, cursor = pending(central)
@@ -37,5 +37,5 @@ def flush(central, config, publish_state=True):
         atomic_write(central.path("events.cursor"), str(cursor))
     if publish_state:
         publish.publish(central, config)
-    notify.deliver(central, config, [e for e in new if e["event"] in NOTIFIED])
+    webhook.deliver(central, config, [e for e in new if e["event"] in NOTIFIED])
     return len(new)

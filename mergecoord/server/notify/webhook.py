@@ -10,11 +10,11 @@ such as Slack put their token). After three failures in a row the webhook is
 given a rest of a minute, during which events are dropped (and counted in the log)
 rather than making the backlog grow.
 
-`notify.format` shapes each request (webhooks.py): this JSON (default), or a chat
+`notify.format` shapes each request (formats.py): this JSON (default), or a chat
 message for Slack, Discord or ntfy.
 
-Also here: reminders about decisions left pending (`remind`), at most once per
-`escalation.remind_after_hours` per decision, remembered in `<state>/reminders.json`.
+Reminders about decisions left pending are journal events like any other
+(`reminders.py`), delivered here.
 
 The JSON body of every event (a flat object):
   event      queued | merged | escalated | decided | failed | rejected | reminder
@@ -31,13 +31,11 @@ import threading
 import time
 from urllib.parse import urlsplit
 
-from ...state.files import read_json, write_json
 
 USER_AGENT = "mergecoord-webhook/1"
 MAX_BACKLOG = 1000          # events waiting in this process; beyond that they are dropped
 FAILURES_BEFORE_REST = 3
 REST_SECONDS = 60.0
-REMIND_CHECK_SECONDS = 60.0  # how often a long-running runner looks for overdue decisions
 
 
 def deliver(central, config, events):
@@ -193,69 +191,3 @@ def send(session, url, timeout, body, fmt="json"):
 
 
 COURIER = Courier()
-
-
-# -- reminders -----------------------------------------------------------------
-
-_last_check = [0.0]
-
-
-def remind(central, config, now=None, force=False):
-    """Journal a `reminder` event for every decision pending longer than
-    `remind_after_hours` and not reminded about within that interval; then flush so
-    the webhook hears of them. Cheap to call from the runner loop: it looks at most
-    once a minute per process (unless `force`). Returns the decision ids reminded."""
-    interval = config.remind_after_hours * 3600.0
-    now = time.time() if now is None else now
-    if not config.webhook or interval <= 0:
-        return []
-    if not force and time.monotonic() - _last_check[0] < REMIND_CHECK_SECONDS and _last_check[0]:
-        return []
-    _last_check[0] = time.monotonic()
-    try:
-        due = _remind(central, config, interval, now)
-    except Exception as e:  # a reminder is never worth stopping the runner for
-        log(central, f"reminders skipped: {type(e).__name__}: {e}")
-        return []
-    if due:
-        from . import events
-
-        events.flush(central, config)
-    return due
-
-
-def _remind(central, config, interval, now):
-    from ...state import decisions, journal
-
-    due = []
-    with central.lock:
-        path = central.path("reminders.json")
-        last = read_json(path, {})
-        pending = {d["id"]: d for d in decisions.pending(central)}
-        for decision_id, doc in pending.items():
-            created = parse_time(doc.get("created"))
-            if created is None:
-                continue
-            if now - max(created, last.get(decision_id, 0.0)) >= interval:
-                due.append(doc)
-                last[decision_id] = now
-                # Journaled without a merge id (so that it does not become the merge's
-                # status in `mergecoord log`); the merge is named in "merge".
-                journal.record(central, None, "reminder", decision=decision_id,
-                               merge=doc.get("merge_id", ""), branch=doc.get("branch", ""),
-                               worker=doc.get("worker", ""), pending_since=doc.get("created"),
-                               pending_hours=round((now - created) / 3600.0, 1))
-        last = {k: v for k, v in last.items() if k in pending}
-        write_json(path, last)
-    return [d["id"] for d in due]
-
-
-def parse_time(text):
-    """Epoch seconds of an ISO 8601 UTC time as the state files write it, or None."""
-    import calendar
-
-    try:
-        return float(calendar.timegm(time.strptime(str(text), "%Y-%m-%dT%H:%M:%SZ")))
-    except ValueError:
-        return None
-
