@@ -7,6 +7,7 @@ Imported by the push hooks, so it imports tomllib lazily and nothing else heavy.
 from .errors import UserError
 
 DEFAULT_PANEL = ({"name": "builtin", "kind": "builtin", "weight": 1.0},)
+NOTIFY_FORMATS = ("json", "slack", "discord", "ntfy")     # what server/notify/formats.py writes
 
 # section -> key -> (default, accepted types)
 SCHEMA = {
@@ -142,10 +143,8 @@ def _values(text, source):
             if problem:
                 raise UserError(f"broken config {source}: {section}.{key} {problem}")
             values[_field(section, key)] = tuple(value) if isinstance(value, list) else value
-    from .server.notify.formats import FORMATS
-
-    if values.get("notify_format", "json") not in FORMATS:
-        raise UserError(f"broken config {source}: notify.format must be one of {', '.join(FORMATS)}")
+    if values.get("notify_format", "json") not in NOTIFY_FORMATS:
+        raise UserError(f"broken config {source}: notify.format must be one of {', '.join(NOTIFY_FORMATS)}")
     kinds = {p.get("name"): p.get("kind") for p in values.get("panel", DEFAULT_PANEL)}
     for worker, agent in values.get("worker_panelists", {}).items():
         if agent not in kinds:

@@ -1,4 +1,5 @@
-"""Installing mergecoord's hooks without clobbering anyone's (after pre-commit).
+"""Installing mergecoord's hooks without clobbering anyone's (after pre-commit): the
+server's (`mergecoord init`) and a worker clone's (`mergecoord install-hooks`).
 
 A hook that is already there and is not ours is moved to `<hook>.legacy` and our
 launcher runs it first; ours are recognised by MARKER, so installing twice
@@ -10,13 +11,19 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .server import gitolite
 from .errors import UserError
 from .resources import hook_template
 
 MARKER = "mergecoord-hook"
 SERVER_HOOKS = ("pre-receive", "post-receive")
 WORKER_HOOKS = ("commit-msg", "pre-push", "post-merge")
+
+
+def gitolite_owns(path):
+    """Whether a hook is gitolite's (a link to its hook driver or to one of its hooks): never
+    ours to replace or chain (`server.gitolite` sets ours up beside it)."""
+    return os.path.islink(path) and ("gitolite" in os.readlink(path)
+                                     or os.path.basename(os.readlink(path)) == "multi-hook-driver")
 
 
 def hooks_dir(git_dir, work_tree=None):
@@ -97,7 +104,7 @@ def install_hook(directory, name, python=None, filename=None):
             status = "updated"
         else:
             legacy = directory / f"{name}.legacy"
-            if gitolite.owns_hook(target):
+            if gitolite_owns(target):
                 raise UserError(f"{target} is gitolite's; mergecoord's hooks go in as gitolite "
                                 "repo-specific hooks ('mergecoord init' on the repository sets them up)")
             if legacy.exists():
@@ -135,7 +142,7 @@ def runs_ours(path):
         except OSError:
             return False
 
-    if not gitolite.owns_hook(path):
+    if not gitolite_owns(path):
         return ours(path)
     directory, name = os.path.split(path)
     try:
@@ -155,7 +162,7 @@ def server_hook_problems(git_dir):
         path = directory / name
         if not runs_ours(path):
             what = ("missing" if not os.path.lexists(path) else
-                    "gitolite's hook driver, without mergecoord's repo-specific hook" if gitolite.owns_hook(path)
+                    "gitolite's hook driver, without mergecoord's repo-specific hook" if gitolite_owns(path)
                     else "not mergecoord's")
             out.append(f"hooks/{name} does not run mergecoord ({what}): {effect[name]}; "
                        f"run 'mergecoord init {git_dir}'")

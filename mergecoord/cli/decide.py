@@ -137,7 +137,7 @@ def list_decisions(source, as_json):
 
 
 def show(source, decision_id, as_json, with_diff):
-    from .decision_box import answered, box
+    from .decision_box import answered, box, diff
 
     doc = source.load(decision_id)
     if as_json:
@@ -147,7 +147,7 @@ def show(source, decision_id, as_json, with_diff):
         answer = doc.get("answer") or {}
         click.echo(f"status: {doc['status']}" + (f" ({printable(answered(answer))})" if answer else ""))
     if with_diff:
-        click.echo(printable(source.diff(doc), multiline=True), nl=False)
+        click.echo(printable(diff(source.git_dir_for(doc), doc), multiline=True), nl=False)
 
 
 def answer_one(source, decision_id, choice, files, rationale):
@@ -158,7 +158,7 @@ def answer_one(source, decision_id, choice, files, rationale):
 
 def interactive(source):
     from ..state.answers import AnswerError, prompt_letters
-    from .decision_box import box, listing
+    from .decision_box import box, diff, listing
 
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise UsageError("not a terminal: use 'git merge-decide list' and 'git merge-decide ID CHOICE'")
@@ -189,7 +189,7 @@ def interactive(source):
         if choice is None or choice.lower() == "q":
             return click.echo("nothing decided")
         if choice.lower() == "d":
-            click.echo(printable(source.diff(doc), multiline=True), nl=False)
+            click.echo(printable(diff(source.git_dir_for(doc), doc), multiline=True), nl=False)
             continue
         if choice.lower() == "r":
             choice = "reject"

@@ -1,9 +1,11 @@
-"""How a decision looks to the human: the seed's decision box, and a one-line listing.
+"""How a decision looks to the human: the seed's decision box, a one-line listing, and
+the diff between its two sides.
 
 Decisions hold what pushes and panelists wrote (paths, messages, rationales): every text
 in the box goes through `untrusted.printable` before it reaches a terminal.
 """
 
+import subprocess
 import textwrap
 import unicodedata
 
@@ -118,3 +120,18 @@ def listing(doc):
     extra = f"  {printable(answered(answer))}" if answer else ""
     return (f"{doc['id']}  {doc['status']:<10} {printable(doc.get('merge_id', ''))}  {printable(doc.get('branch', ''))}  "
             f"[{printable('/'.join(option_letters(doc)))}]  {files}{extra}")
+
+
+def diff(git_dir, doc):
+    """main's side (A) against the branch's side (B) of the conflicted files, as `git diff`
+    shows it; a one-line note when the commits are not available."""
+    missing = [sha for sha in (doc.get("main"), doc.get("sha"))
+               if not sha or subprocess.run(["git", "--git-dir", str(git_dir), "cat-file", "-e", f"{sha}^{{commit}}"],
+                                            capture_output=True).returncode]
+    if missing:
+        return "(diff unavailable: the commits of this decision are not in this repository)\n"
+    proc = subprocess.run(["git", "--git-dir", str(git_dir), "diff", "--no-color", "--src-prefix=A/",
+                           "--dst-prefix=B/", doc["main"], doc["sha"], "--", *doc["files"]],
+                          capture_output=True, text=True, errors="replace")
+    header = f"# A = main at escalation ({doc['main'][:10]}), B = {doc['branch']} ({doc['sha'][:10]})\n"
+    return header + (proc.stdout or "(no textual difference)\n")

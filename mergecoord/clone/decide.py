@@ -109,13 +109,12 @@ class RemoteDecisions:
                 return doc
         raise UserError(f"unknown decision {decision_id} (see 'git merge-decide list')")
 
-    def diff(self, doc):
-        from ..server.decisions.local import diff
-
+    def git_dir_for(self, doc):
+        """The git dir holding both commits of `doc`, for its diff: this clone's, once the
+        remote's branches are fetched."""
         git(self.workdir, "fetch", "-q", self.remote, "refs/heads/*:refs/remotes/" + self.remote + "/*",
             check=False)
-        gitdir = git(self.workdir, "rev-parse", "--absolute-git-dir").stdout.strip()
-        return diff(gitdir, doc)
+        return git(self.workdir, "rev-parse", "--absolute-git-dir").stdout.strip()
 
     def speak_for(self, name):
         raise UsageError("--as works on the central repository only: over ssh or HTTP the server "

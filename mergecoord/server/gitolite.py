@@ -29,12 +29,6 @@ def manages(git_dir):
         os.path.islink(update) and "gitolite" in os.readlink(update))
 
 
-def owns_hook(path):
-    """Whether a hook is gitolite's (a link to its hook driver or to one of its hooks)."""
-    return os.path.islink(path) and ("gitolite" in os.readlink(path)
-                                     or os.path.basename(os.readlink(path)) == "multi-hook-driver")
-
-
 def _gitolite(*args, environ=None):
     env = os.environ if environ is None else environ
     # Inside a push gitolite names its own directory; distributions may put the
@@ -79,13 +73,15 @@ def is_decider(user, deciders, environ=None):
 def wiring(git_dir, local_code):
     """{hook: True/False}: whether gitolite runs our launcher for that hook here (its
     driver in `hooks/<hook>` and a `hooks/<hook>.hNN-<ours>` link to our launcher)."""
+    from ..install import gitolite_owns
+
     hooks = os.path.join(git_dir, "hooks")
     out = {}
     for hook, name in HOOKS.items():
         ours = os.path.realpath(os.path.join(local_code, "hooks", "repo-specific", name))
         linked = [n for n in _listdir(hooks) if n.startswith(hook + ".h")
                   and os.path.realpath(os.path.join(hooks, n)) == ours]
-        out[hook] = bool(linked) and owns_hook(os.path.join(hooks, hook))
+        out[hook] = bool(linked) and gitolite_owns(os.path.join(hooks, hook))
     return out
 
 

@@ -1,27 +1,10 @@
 """Decisions as `git merge-decide` sees them in the bare repository itself: the state
 is read and written directly, and an answer is queued for the runner at once."""
 
-import subprocess
-
 from ...central import server_user
 from ...errors import UserError
 from ...state import answers, decisions
 from . import answer
-
-
-def diff(git_dir, doc):
-    """main's side (A) against the branch's side (B) of the conflicted files, as `git diff`
-    shows it; a one-line note when the commits are not available."""
-    missing = [sha for sha in (doc.get("main"), doc.get("sha"))
-               if not sha or subprocess.run(["git", "--git-dir", str(git_dir), "cat-file", "-e", f"{sha}^{{commit}}"],
-                                            capture_output=True).returncode]
-    if missing:
-        return "(diff unavailable: the commits of this decision are not in this repository)\n"
-    proc = subprocess.run(["git", "--git-dir", str(git_dir), "diff", "--no-color", "--src-prefix=A/",
-                           "--dst-prefix=B/", doc["main"], doc["sha"], "--", *doc["files"]],
-                          capture_output=True, text=True, errors="replace")
-    header = f"# A = main at escalation ({doc['main'][:10]}), B = {doc['branch']} ({doc['sha'][:10]})\n"
-    return header + (proc.stdout or "(no textual difference)\n")
 
 
 class LocalDecisions:
@@ -37,8 +20,9 @@ class LocalDecisions:
     def load(self, decision_id):
         return decisions.load(self.central, decision_id)
 
-    def diff(self, doc):
-        return diff(self.central.git_dir, doc)
+    def git_dir_for(self, doc):
+        """The git dir holding both commits of `doc`, for its diff: this repository."""
+        return self.central.git_dir
 
     def check(self, doc, choice, files, rationale):
         self.central.require_writer()

@@ -10,12 +10,12 @@ import json
 
 from ...untrusted import printable
 
-FORMATS = ("json", "slack", "discord", "ntfy")
 DISCORD_LIMIT = 2000          # characters in a message's content
 
 
 def request(body, fmt):
-    """(bytes to POST, headers) for the event `body` (notify.payload) in format `fmt`."""
+    """(bytes to POST, headers) for the event `body` (webhook.payload) in format `fmt` (one of
+    config.NOTIFY_FORMATS)."""
     if fmt == "slack":
         return _json({"text": slack_escape(summary(body))})
     if fmt == "discord":
