@@ -108,7 +108,7 @@ def test_direct_push_to_main_during_a_merge_is_merged_again_never_lost(central, 
     runner = Runner(repo, config_mod.load(repo), echo=lambda line: None)
     entry = queue.claim(repo)
     old_main = runner.main_sha()
-    candidate = runner.prepare(entry, old_main, tip.encode())
+    candidate = runner.prepare(entry, old_main)
     assert candidate.status == "ready"
 
     human.git("checkout", "-q", "main")

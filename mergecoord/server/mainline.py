@@ -10,6 +10,14 @@ from dulwich.objects import Commit
 TRAILERS = ("Merge-Id", "Worker", "Resolved-By", "Consensus-Rounds", "Confidence", "Decision")
 
 
+def tip(refs, ref):
+    """The commit `ref` (a name like refs/heads/main) points at, or None when it does not exist."""
+    try:
+        return refs[ref.encode()]
+    except KeyError:
+        return None
+
+
 def make_merge_commit(store, *, tree, main_sha, branch_sha, committer, title, trailers, body=""):
     """Write the merge commit (first parent: old main) and return its id."""
     commit = Commit()

@@ -1,10 +1,10 @@
 """Recovery: what a runner does so that a crash, a full disk or a killed process
 loses nothing and merges nothing twice.
 
-At start (`recover`) it clears what dead processes left (temp files, git `.lock`
-files), settles the entries a dead runner left 'merging' (journaled as merged when
-the merge commit it journaled as landing is on main, else put back in line), and queues READY pushes no hook
-queued (`adopt_unqueued`). While running, failures of the machine rather than of a
+At start the runner clears what dead processes left (`clean_up`: temp files, git `.lock`
+files), settles the entries a dead runner left 'merging' (`settle_merging`: journaled as
+merged when the merge commit it journaled as landing is on main, else put back in line),
+and queues READY pushes no hook queued (`adopt_unqueued`). While running, failures of the machine rather than of a
 merge (`is_stall`) stop the runner without failing any entry. Never moves main.
 """
 
@@ -14,6 +14,7 @@ import time
 
 from dulwich.file import FileLocked
 
+from ..commits import has_marker
 from . import mainline
 from ..errors import UserError
 from ..state import journal, queue
@@ -59,11 +60,11 @@ def stall_error(exc):
     return RunnerStalled(message)
 
 
-def recover(runner):
-    """Clean up after a dead runner: its leftover temp and lock files go, and entries
-    it left 'merging' are journaled when they landed, else put back in line."""
-    remove_orphan_temp_files(runner.central.state_dir)
-    git_dir = str(runner.central.git_dir)
+def clean_up(central):
+    """What dead processes left: temp files in the state directory, and the git `.lock`
+    files of refs and objects (a live one is waited out, a stale one broken)."""
+    remove_orphan_temp_files(central.state_dir)
+    git_dir = str(central.git_dir)
     # Ref locks (main's, the state ref's, a branch's) block git pushes too: each one
     # is waited out if live, broken if stale. Loose-object locks only block writing
     # that object again, which prepare() handles when it happens.
@@ -77,28 +78,27 @@ def recover(runner):
             for name in os.listdir(os.path.join(objects, sub)):
                 if name.endswith(".lock"):
                     break_stale_lock(os.path.join(objects, sub, name), wait=False)
-    for entry in queue.entries(runner.central):
+
+
+def settle_merging(central, repo, config, echo):
+    """The entries a dead runner left 'merging': journaled as merged when the commit it
+    journaled as landing is on main, else put back in line."""
+    for entry in queue.entries(central):
         if entry.status != queue.MERGING:
             continue
-        main = runner.main_sha()
-        landed = mainline.find_landed(runner.store, main, journal.landings(runner.central, entry.id))
+        main = mainline.tip(repo.refs, config.main_ref)
+        landed = mainline.find_landed(repo.object_store, main, journal.landings(central, entry.id))
         if landed:
-            settle_landed(runner, entry, landed)
+            settle_landed(central, repo.object_store, entry, landed, echo)
         else:
-            queue.release(runner.central, entry.id)
-            journal.record(runner.central, entry.id, "retry", reason="runner restarted")
-    from . import followups
-    from .decisions import close_superseded
-
-    followups.retry(runner, followups.FIRST)   # the rest when the queue is drained
-    close_superseded(runner)         # decisions whose branch moved on (latest tip wins)
-    adopt_unqueued(runner)
+            queue.release(central, entry.id)
+            journal.record(central, entry.id, "retry", reason="runner restarted")
 
 
-def settle_landed(runner, entry, landed):
+def settle_landed(central, store, entry, landed, echo):
     """Journal a merge a dead runner landed (main moved; the journal never said so), with
     what its own merge commit says about it; its follow-up steps then run like any other."""
-    commit = runner.store[landed]
+    commit = store[landed]
     # The journal named this commit before the compare-and-swap: it is the runner's own,
     # so its trailers are the runner's words, not a pusher's.
     trailers = mainline.trailers_of(commit.message)
@@ -112,10 +112,10 @@ def settle_landed(runner, entry, landed):
     except ValueError:
         pass
     # tip: what landed; a newer tip pushed since then stays in line
-    queue.finish(runner.central, entry.id, "merged", follow=1,
+    queue.finish(central, entry.id, "merged", follow=1,
                  tip=commit.parents[-1].decode() if commit.parents else None,
                  **{k: v for k, v in fields.items() if v})
-    runner.echo(f"[Merge Coordinator] Recovered {entry.branch} ({entry.id}): already on main")
+    echo(f"[Merge Coordinator] Recovered {entry.branch} ({entry.id}): already on main")
 
 
 def setup_time(central):
@@ -130,28 +130,26 @@ def setup_time(central):
         return os.stat(path).st_mtime
 
 
-def adopt_unqueued(runner):
+def adopt_unqueued(central, repo, config, echo):
     """Queue READY branches whose tip the journal never saw: their push hook could
     not write (disk full), died, or met a broken config. A push is never lost, it
     is only late. Tips already in main are left alone, and so are refs updated in
     the last ADOPT_AFTER seconds (their own hook may still be about to queue them)
     and refs last updated before mergecoord was set up on this repository: an old
     branch that happens to say READY_TO_MERGE was never pushed to mergecoord."""
-    from ..commits import has_marker
-
-    since = setup_time(runner.central)
-
-    heads = runner.repo.refs.as_dict(b"refs/heads")
-    main = runner.main_sha()
-    git_dir = os.fsencode(str(runner.central.git_dir))
+    since = setup_time(central)
+    store = repo.object_store
+    heads = repo.refs.as_dict(b"refs/heads")
+    main = mainline.tip(repo.refs, config.main_ref)
+    git_dir = os.fsencode(str(central.git_dir))
 
     def seen():
-        return {e.get("sha") for e in journal.events(runner.central)}
+        return {e.get("sha") for e in journal.events(central)}
 
     known = seen()
     for name in sorted(heads):
         branch, sha = name.decode("utf-8", "backslashreplace"), heads[name]
-        if sha.decode() in known or not runner.config.branch_matches(branch) or sha not in runner.store:
+        if sha.decode() in known or not config.branch_matches(branch) or sha not in store:
             continue
         try:
             updated = os.stat(os.path.join(git_dir, b"refs", b"heads", name)).st_mtime
@@ -159,19 +157,19 @@ def adopt_unqueued(runner):
             updated = 0          # a packed ref: not from a push in flight
         if time.time() - updated < ADOPT_AFTER or updated < since:
             continue
-        commit = runner.store[sha]
+        commit = store[sha]
         if getattr(commit, "type_name", b"") != b"commit":
             continue
-        if not has_marker(commit.message.decode("utf-8", "replace"), runner.config.marker):
+        if not has_marker(commit.message.decode("utf-8", "replace"), config.marker):
             continue
-        if main is not None and mainline.is_ancestor(runner.store, sha, main):
+        if main is not None and mainline.is_ancestor(store, sha, main):
             continue
         author = commit.author.decode("utf-8", "replace")
         name_part, _, rest = author.partition(" <")
-        worker = runner.config.worker_name(rest.partition(">")[0], name_part.strip())
-        with runner.central.lock:      # the walk above runs unlocked: pushes go on meanwhile
+        worker = config.worker_name(rest.partition(">")[0], name_part.strip())
+        with central.lock:      # the walk above runs unlocked: pushes go on meanwhile
             if sha.decode() in seen():
                 continue
-            entry, position, _ = queue.enqueue(runner.central, branch, sha.decode(), worker)
-        runner.echo(f"[Merge Coordinator] Found {branch} ready but never queued; "
+            entry, position, _ = queue.enqueue(central, branch, sha.decode(), worker)
+        echo(f"[Merge Coordinator] Found {branch} ready but never queued; "
                   f"queued as {entry.id} (position {position})")

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Optional, Sequence, Union
 
-from ..child import kill_everything_of, wait_or_kill
+from ..child import environment, kill_everything_of, wait_or_kill
 
 MAX_OUTPUT = 64 * 1024       # keep the tail: that is where test runners print the verdict
 
@@ -29,6 +29,34 @@ class VerifyResult:
     output: str
     returncode: Optional[int]
     timed_out: bool
+
+
+def check(object_store, tree: bytes, config, secrets) -> VerifyResult:
+    """Run the config's `[verify]` command on `tree` as the runner does: as `verify.user`
+    when one is set, from an allow-listed environment that holds none of `secrets` (the
+    runner's keys) unless `verify.env` names the variable."""
+    user = verify_user(config)
+    return run_verify(object_store, tree, config.verify_command, timeout=config.verify_timeout,
+                      env=verify_environment(config, secrets, user), user=user)
+
+
+def verify_user(config):
+    """The pwd entry of `verify.user`, or None."""
+    if not config.verify_user:
+        return None
+    import pwd
+
+    return pwd.getpwnam(config.verify_user)
+
+
+def verify_environment(config, secrets, user=None, environ=None) -> dict:
+    """The verify command runs the pushed code: it gets the basics and `verify.env` (an
+    allow-list), never the runner's keys."""
+    secrets = set(secrets)
+    env = environment(os.environ if environ is None else environ, config.verify_env)
+    if user is not None:        # it runs as that user: its own home and name
+        env.update(HOME=user.pw_dir, USER=user.pw_name, LOGNAME=user.pw_name)
+    return {k: v for k, v in env.items() if v not in secrets or k in config.verify_env}
 
 
 def checkout_tree(object_store, tree: bytes, directory: Path) -> None:

@@ -6,68 +6,87 @@ the merge is redone, every non-conflicting change of both sides is kept (the
 chosen side replaces only the conflicted hunks), a panel proposal is used only
 if the conflict it was written for is still exactly the same, and a conflict the
 decision does not cover goes back to the panel. The result is validated like any
-resolution; the runner verifies it and moves main by compare-and-swap.
+resolution; the runner verifies it, lands it as a merge commit (`Resolved-By: human`)
+by compare-and-swap, and asks `moved_on` once more just before.
 """
 
 from dulwich.object_store import commit_tree_changes, tree_lookup_path
 from dulwich.objects import Blob
 
-from .. import conflicts, resolution
 from ...merge import MergeResult, merge_commits, path_bytes
 from ...merge.engine import marked_texts
+from ...panel.validate import validate_text
 from ...state import decisions
 from ...untrusted import printable
-from ...panel.validate import validate_text
+from .. import conflicts, mainline, resolution
+from ..decisions.lifecycle import superseded_reason
+from ..outcome import MergeOutcome
+from .branch import merge_commit
+from .handler import Handler
 
 SIDES = {"A": "ours", "B": "theirs"}
 
 
-def prepare(runner, entry, main, sha):
-    from ..outcome import MergeOutcome
+class DecisionHandler(Handler):
+    """A queue entry of kind "decision": the human's answer to decision `entry.decision`
+    about `entry.branch` at `entry.sha`, applied on the current main."""
 
-    try:
-        doc = decisions.load(runner.central, entry.decision)
-    except decisions.DecisionError as e:
-        return MergeOutcome("failed", detail=str(e), decision=entry.decision)
-    if doc["status"] == "superseded":
-        return MergeOutcome("withdrawn", detail=decisions.describe_status(doc), decision=doc["id"])
-    if doc["status"] != "decided":
-        return MergeOutcome("failed", detail=decisions.describe_status(doc), decision=doc["id"])
-    moved = runner.superseded(entry)
-    if moved:                 # the branch moved on since the question: its latest tip wins
-        return MergeOutcome("withdrawn", detail=moved, decision=doc["id"])
-    answer = doc.get("answer") or {}
-    by = answer.get("decided_by", "a human")
-    if answer.get("choice") == "reject":
-        return MergeOutcome("rejected", decision=doc["id"],
-                            detail=f"{by} sent {entry.branch} back to {entry.worker} unmerged ({doc['id']})")
-    runner.echo(f"[Merge Coordinator] Applying human decision {doc['id']}: {answer.get('choice')}")
-    merge = merge_commits(runner.store, main, sha)
-    if merge.clean:
-        return MergeOutcome("ready", resolved_by="clean", tree=merge.tree, merge=merge, decision=doc["id"],
-                            detail="main moved; the conflict no longer arises")
-    choices = answer.get("files") or {}
-    marked = marked_texts(runner.store, merge)
-    texts, entries, uncovered = {}, [], []
-    for conflict in merge.conflicts:
-        letter = for_path(choices, conflict.path)
-        chosen = choose(runner.store, doc, conflict, letter, marked.get(conflict.path)) if letter else None
-        if chosen is None:
-            uncovered.append(conflict)
-        elif isinstance(chosen, str):
-            texts[conflict.path] = chosen
-        else:
-            entries.append(chosen)
-    problem = invalid(texts)
-    if problem:
-        return MergeOutcome("failed", decision=doc["id"], conflicts=[c.path for c in merge.conflicts],
-                            detail=f"the chosen side does not validate: {problem}; answer {doc['id']} again")
-    tree = write(runner.store, merge, texts, entries)
-    if uncovered:
-        return send_back_to_panel(runner, entry, main, sha, doc, merge, tree, uncovered, texts)
-    return MergeOutcome("ready", resolved_by="human", tree=tree, merge=merge, decision=doc["id"],
-                        conflicts=[c.path for c in merge.conflicts], resolutions=texts,
-                        files=conflicts.conflict_files(runner.store, merge) or [])
+    kind = "decision"
+
+    def prepare(self, context, entry):
+        store, main, sha = context.store, context.main, entry.sha.encode()
+        if mainline.is_ancestor(store, sha, main):
+            return MergeOutcome("up-to-date", commit=main.decode(), detail="already contained in main")
+        try:
+            doc = decisions.load(context.central, entry.decision)
+        except decisions.DecisionError as e:
+            return MergeOutcome("failed", detail=str(e), decision=entry.decision)
+        if doc["status"] == "superseded":
+            return MergeOutcome("withdrawn", detail=decisions.describe_status(doc), decision=doc["id"])
+        if doc["status"] != "decided":
+            return MergeOutcome("failed", detail=decisions.describe_status(doc), decision=doc["id"])
+        moved = self.moved_on(context, entry)
+        if moved:                 # the branch moved on since the question: its latest tip wins
+            return MergeOutcome("withdrawn", detail=moved, decision=doc["id"])
+        answer = doc.get("answer") or {}
+        by = answer.get("decided_by", "a human")
+        if answer.get("choice") == "reject":
+            return MergeOutcome("rejected", decision=doc["id"],
+                                detail=f"{by} sent {entry.branch} back to {entry.worker} unmerged ({doc['id']})")
+        context.echo(f"[Merge Coordinator] Applying human decision {doc['id']}: {answer.get('choice')}")
+        merge = merge_commits(store, main, sha)
+        if merge.clean:
+            return MergeOutcome("ready", resolved_by="clean", tree=merge.tree, merge=merge, decision=doc["id"],
+                                detail="main moved; the conflict no longer arises")
+        choices = answer.get("files") or {}
+        marked = marked_texts(store, merge)
+        texts, entries, uncovered = {}, [], []
+        for conflict in merge.conflicts:
+            letter = for_path(choices, conflict.path)
+            chosen = choose(store, doc, conflict, letter, marked.get(conflict.path)) if letter else None
+            if chosen is None:
+                uncovered.append(conflict)
+            elif isinstance(chosen, str):
+                texts[conflict.path] = chosen
+            else:
+                entries.append(chosen)
+        problem = invalid(texts)
+        if problem:
+            return MergeOutcome("failed", decision=doc["id"], conflicts=[c.path for c in merge.conflicts],
+                                detail=f"the chosen side does not validate: {problem}; answer {doc['id']} again")
+        tree = write(store, merge, texts, entries)
+        if uncovered:
+            return send_back_to_panel(context, entry, doc, merge, tree, uncovered, texts)
+        return MergeOutcome("ready", resolved_by="human", tree=tree, merge=merge, decision=doc["id"],
+                            conflicts=[c.path for c in merge.conflicts], resolutions=texts,
+                            files=conflicts.conflict_files(store, merge) or [])
+
+    def commit(self, context, entry, outcome):
+        return merge_commit(context, entry, outcome)
+
+    def moved_on(self, context, entry):
+        """The branch was deleted or pushed again since the question: the latest tip wins."""
+        return superseded_reason(context.central, entry.branch, entry.sha, entry.decision)
 
 
 def choose(store, doc, conflict, letter, marked=None):
@@ -130,16 +149,14 @@ def write(store, merge, texts, entries):
     return commit_tree_changes(store, store[merge.tree], changes)
 
 
-def send_back_to_panel(runner, entry, main, sha, doc, merge, tree, uncovered, texts):
+def send_back_to_panel(context, entry, doc, merge, tree, uncovered, texts):
     """Conflicts the answer does not cover go to the panel, on a merge whose decided files
     are already resolved. If the panel cannot settle them either, a new decision covering
     every conflicted file replaces this one."""
-    from ..outcome import MergeOutcome
-
     paths = ", ".join(c.path for c in uncovered)
-    runner.echo(f"  new conflict not covered by {doc['id']}: {paths}; asking the panel")
+    context.echo(f"  new conflict not covered by {doc['id']}: {paths}; asking the panel")
     rest = MergeResult(tree, tuple(uncovered), merge.bases, merge.messages, merge.commits)
-    outcome = resolution.resolve(runner, entry, main, sha, rest)
+    outcome = resolution.resolve(context, entry, rest)
     if outcome.status == "ready":
         outcome.resolved_by = "human"
         outcome.decision = doc["id"]

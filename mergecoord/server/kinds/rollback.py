@@ -4,14 +4,18 @@ The revert is the three-way merge of the current main with base = the merge comm
 theirs = its first parent: every change the merge brought is taken back, every later change
 stays. When later work changed the same lines, the revert conflicts and is refused (naming
 the later merges in the way) rather than guessed. Pure over the object store: it never
-moves main; the runner lands the commit by compare-and-swap like any merge.
+moves main; the runner lands the commit by compare-and-swap like any merge. The CLI's
+`rollback` refuses with the same checks before it queues the entry.
 """
 
 import time
 
 from dulwich.objects import Commit
 
+from ...state import journal
 from .. import mainline
+from ..outcome import MergeOutcome
+from .handler import Handler
 
 
 class RollbackRefused(Exception):
@@ -105,26 +109,25 @@ def target_of(entry):
     return entry.branch[len(PREFIX):]
 
 
-def prepare(runner, entry, main):
-    """The runner's step for a queue entry of kind "rollback" (branch `rollback/m-NNNN`, sha:
-    the merge commit to undo, as the journal recorded it): a 'ready' outcome with the revert
-    tree, or 'failed' saying why not."""
-    from ..outcome import MergeOutcome
+class RollbackHandler(Handler):
+    """A queue entry of kind "rollback" (branch `rollback/m-NNNN`, sha: the merge commit to
+    undo, as the journal recorded it)."""
 
-    from ...state import journal
+    kind = "rollback"
 
-    target_id = target_of(entry)
-    try:
-        target = find_merge(runner.store, main, target_id, entry.sha)
-        tree = revert_tree(runner.store, main, target, target_id, journal.landed(runner.central))
-    except RollbackRefused as e:
-        return MergeOutcome("failed", detail=str(e))
-    return MergeOutcome("ready", resolved_by="clean", tree=tree, detail=f"reverts {target_id}")
+    def prepare(self, context, entry):
+        """A 'ready' outcome with the revert tree, or 'failed' saying why not."""
+        target_id = target_of(entry)
+        try:
+            target = find_merge(context.store, context.main, target_id, entry.sha)
+            tree = revert_tree(context.store, context.main, target, target_id, journal.landed(context.central))
+        except RollbackRefused as e:
+            return MergeOutcome("failed", detail=str(e))
+        return MergeOutcome("ready", resolved_by="clean", tree=tree, detail=f"reverts {target_id}")
 
-
-def commit(runner, entry, main, outcome):
-    target_id = target_of(entry)
-    target = find_merge(runner.store, main, target_id, entry.sha)
-    return make_revert_commit(runner.store, tree=outcome.tree, main=main, target=target,
-                              merge_id=target_id, new_id=entry.id, worker=entry.worker,
-                              committer=runner.config.committer).decode()
+    def commit(self, context, entry, outcome):
+        target_id = target_of(entry)
+        target = find_merge(context.store, context.main, target_id, entry.sha)
+        return make_revert_commit(context.store, tree=outcome.tree, main=context.main, target=target,
+                                  merge_id=target_id, new_id=entry.id, worker=entry.worker,
+                                  committer=context.config.committer).decode()

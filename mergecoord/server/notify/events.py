@@ -4,7 +4,7 @@ The journal is the single source of events. Hooks only append to it (a push
 must stay fast, so no HTTP and no dulwich there); the runner calls `flush` after
 every step, which delivers the events not yet delivered (a cursor in
 `<state>/events.cursor`) and republishes `refs/mergecoord/state` (deferred while a
-clean merge is followed by more entries in line, see Runner.publish_later).
+clean merge is followed by more entries in line, see Followups.publish_later).
 """
 
 from ...state import journal
