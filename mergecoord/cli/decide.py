@@ -18,6 +18,7 @@ import click
 
 from ..errors import UsageError, UserError
 from ..untrusted import printable
+from .root import echo_json
 
 
 def source_for(repo_arg, remote):
@@ -116,12 +117,6 @@ def decide(ctx, words, rationale, file_choices, as_json, with_diff, remote, repo
     if len(words) == 1 and verb.startswith("d-"):
         return show(source_for(repo_arg, remote), verb, as_json, with_diff)
     raise UsageError("usage: git merge-decide [list | show ID [--diff] | reject ID | ID CHOICE [-m WHY]]")
-
-
-def echo_json(value):
-    import json
-
-    click.echo(json.dumps(value, indent=2, sort_keys=True))
 
 
 def list_decisions(source, as_json):
@@ -226,7 +221,7 @@ def main():
     except KeyboardInterrupt:
         sys.exit(130)
     except BrokenPipeError:           # `git merge-decide list | head`
-        from . import silence_stdout
+        from .root import silence_stdout
 
         silence_stdout()
         sys.exit(1)

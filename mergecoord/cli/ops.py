@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from . import central_of, cli, config_of
+from .root import central_of, cli, config_of
 from ..central import server_user
 from ..errors import UsageError, UserError
 

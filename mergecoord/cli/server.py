@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from . import central_of, cli, config_of, echo_json, echo_while_read
+from .root import central_of, cli, config_of, echo_json, echo_while_read
 from .. import install
 from ..central import locate
 from ..errors import UserError

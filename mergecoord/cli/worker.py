@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from . import central_of, cli, echo_json
+from .root import central_of, cli, echo_json
 from .. import install
 from ..clone.settings import NOTHING_PUBLISHED, STATE_REF, Clone, describe_task
 from ..errors import UsageError, UserError
