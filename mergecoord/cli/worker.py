@@ -10,7 +10,9 @@ import click
 
 from .root import central_of, cli, echo_json
 from .. import install
-from ..clone.settings import NOTHING_PUBLISHED, STATE_REF, Clone, describe_task
+from ..clone import inbox as clone_inbox
+from ..clone.inbox import NOTHING_PUBLISHED, STATE_REF, describe_task
+from ..clone.settings import Clone
 from ..errors import UsageError, UserError
 from ..untrusted import printable
 
@@ -44,7 +46,7 @@ def install_hooks(clone, uninstall, worker, remote):
     target.adopt_central_settings(name)
     if worker:
         target.set("mergecoord.worker", worker)
-    error = target.fetch_state(name)
+    error = clone_inbox.fetch_state(target, name)
     if error == NOTHING_PUBLISHED:
         click.echo(f"{name} has published no state yet (tasks appear there after merges)")
     elif error:
@@ -107,7 +109,7 @@ def inbox_ack(ctx, task_id):
             return
         task = tasks.ack(central, task_id)
     else:
-        task, already = clone.ack(task_id)
+        task, already = clone_inbox.ack(clone, task_id)
         if already:
             click.echo(f"{task_id} was already acknowledged")
             return
@@ -137,13 +139,13 @@ def read_inbox(ctx, worker, fetch):
     if fetch:
         try:
             remote = clone.remote()
-            error = clone.fetch_state(remote)
+            error = clone_inbox.fetch_state(clone, remote)
         except UserError as e:
             remote, error = "the central repository", str(e)
         if error and error != NOTHING_PUBLISHED:
             click.echo(f"warning: could not fetch from {remote}; showing the tasks as of the last "
                        f"fetch ({error})", err=True)
-    name, mine = clone.tasks_for(worker)
+    name, mine = clone_inbox.tasks_for(clone, worker)
     if not name:
         raise UserError("who are you? set 'git config mergecoord.worker NAME' (or user.name), or pass --worker")
     return "clone", name, mine

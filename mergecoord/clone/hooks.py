@@ -14,7 +14,8 @@ import traceback
 
 from ..commits import ZERO, has_marker, read_commits
 from ..untrusted import say
-from .settings import Clone, describe_task
+from . import inbox
+from .settings import Clone
 
 
 def main(argv=None):
@@ -177,20 +178,20 @@ def conflict_markers(clone, base, sha):
 
 def post_merge(clone):
     """After `git pull`: show the worker's tasks that this clone has not shown yet."""
-    name, tasks = clone.tasks_for()
+    name, tasks = inbox.tasks_for(clone)
     open_tasks = [t for t in tasks if t.status != "acked"]
     if not open_tasks:
         return 0
-    shown = clone.memory()["shown"]
+    shown = inbox.memory(clone)["shown"]
     new = [t for t in open_tasks if t.id not in shown]
     for task in new:
-        sys.stderr.write(describe_task(task, f"[{task.worker} Inbox] New refactor task {task.id}:") + "\n")
+        sys.stderr.write(inbox.describe_task(task, f"[{task.worker} Inbox] New refactor task {task.id}:") + "\n")
         sys.stderr.write(f"  Acknowledge with: mergecoord inbox ack {task.id}\n")
     older = len(open_tasks) - len(new)
     if older:
         say(f"{name} has {older} more open task{'s' if older > 1 else ''} ('mergecoord inbox' lists them)")
     if new:
-        clone.remember(shown=[t.id for t in new])
+        inbox.remember(clone, shown=[t.id for t in new])
     return 0
 
 

@@ -1,10 +1,9 @@
-"""A worker's clone as mergecoord sees it: its settings, who the worker is, and the
-inbox read from the fetched `refs/mergecoord/state`.
+"""A worker's clone as mergecoord sees it: its settings (`git config mergecoord.*`, or
+the central config's when it is on this machine), who the worker is, and its remote.
 
 The worker hooks (commit-msg, pre-push, post-merge) use this, so it imports only the
-standard library (the state modules only where the inbox is read: dataclasses alone
-costs a commit ~10 ms), and asks git through a few short `git` processes. It reads the central repository only through fetched refs, and it
-writes nothing but `<git-common-dir>/mergecoord/` (what was acked and shown here).
+standard library and asks git through a few short `git` processes. It never writes
+outside the clone's own git config.
 """
 
 import os
@@ -12,11 +11,8 @@ import subprocess
 from pathlib import Path
 
 from ..errors import UserError
-from ..untrusted import printable
 
-STATE_REF = "refs/mergecoord/state"
-FETCH_REFSPEC = "+refs/mergecoord/*:refs/mergecoord/*"
-NOTHING_PUBLISHED = "the remote has published no state yet"
+FETCH_REFSPEC = "+refs/mergecoord/*:refs/mergecoord/*"     # what makes `git pull` bring the inbox
 
 # Settings a clone reads from its own git config (`git config mergecoord.<key>`);
 # `install-hooks` copies them from the central config when it can read it.
@@ -168,93 +164,6 @@ class Clone:
             return worker, email, "git config mergecoord.worker"
         return self.get("user.name", ""), email, "git config user.name"
 
-    # -- local memory: what was acked and shown in this clone -------------------
-
-    @property
-    def state_path(self):
-        return self.common_dir / "mergecoord" / "inbox.json"
-
-    def memory(self):
-        from ..state.files import read_json
-
-        doc = read_json(self.state_path, {})
-        return {"acked": set(doc.get("acked", [])), "shown": set(doc.get("shown", []))}
-
-    def remember(self, *, acked=(), shown=()):
-        from ..state.files import write_json
-
-        memory = self.memory()
-        memory["acked"].update(acked)
-        memory["shown"].update(shown)
-        self.state_path.parent.mkdir(exist_ok=True)
-        write_json(self.state_path, {k: sorted(v) for k, v in memory.items()})
-
-    def ack(self, task_id):
-        """Remember here that the task is acknowledged: (task, whether it already was)."""
-        task = next((t for t in self.published_tasks()[0] if t.id == task_id), None)
-        if task is None:
-            raise UserError(f"unknown task {task_id} (see 'mergecoord inbox'; 'git fetch' brings new ones)")
-        if task.status != "acked":
-            self.remember(acked=[task_id])
-        return task, task.status == "acked"
-
-    # -- the published state ----------------------------------------------------
-
-    def fetch_state(self, remote):
-        """Fetch refs/mergecoord/state now: '' on success, NOTHING_PUBLISHED when the
-        remote has no such ref yet, else git's error line."""
-        proc = self.git("fetch", "--quiet", "--no-write-fetch-head", remote, f"+{STATE_REF}:{STATE_REF}")
-        if proc.returncode == 0:
-            return ""
-        if "couldn't find remote ref" in proc.stderr:
-            return NOTHING_PUBLISHED
-        lines = proc.stderr.strip().splitlines()
-        return lines[-1] if lines else f"git fetch exited {proc.returncode}"
-
-    def published_tasks(self):
-        """Every task in the fetched state ref, oldest first, with its status as this
-        clone sees it ('acked' when acked here or on the server). [] without the ref.
-        Returns (tasks, emails) where emails maps a task id to the email it carries."""
-        from ..state.tasks import Task
-
-        proc = self.git("ls-tree", "-r", "-z", "--full-tree", STATE_REF, "--", "inbox")
-        if proc.returncode:
-            return [], {}
-        blobs = []
-        for record in proc.stdout.split("\0"):
-            meta, _, path = record.partition("\t")
-            parts = meta.split()
-            if len(parts) == 3 and parts[1] == "blob" and path.endswith(".toml"):
-                blobs.append(parts[2])
-        acked = self.memory()["acked"]
-        tasks, emails = [], {}
-        for text in read_blobs(self.top, blobs):
-            doc = parse_task(text)
-            if doc is None:
-                continue
-            if doc["id"] in acked:
-                doc["status"] = "acked"
-            tasks.append(Task(**{k: v for k, v in doc.items() if k in Task.__dataclass_fields__}))
-            if isinstance(doc.get("email"), str):
-                emails[doc["id"]] = doc["email"]
-        return sorted(tasks, key=lambda t: t.id), emails
-
-    def tasks_for(self, worker=None):
-        """(worker name, the worker's tasks). The name defaults to identity(); a task is
-        the worker's when its worker matches the name (punctuation aside, as
-        inbox directories are named: `Worker 1` is `Worker_1`) or the email it
-        carries is user.email."""
-        from ..state.tasks import safe_name
-
-        name, email, _ = self.identity()
-        name = worker or name
-        tasks, emails = self.published_tasks()
-        key = safe_name(name) if name else None
-        mine = [t for t in tasks
-                if (key and safe_name(t.worker) == key)
-                or (not worker and email and emails.get(t.id, "").lower() == email.lower())]
-        return name, mine
-
 
 def git_env():
     """The environment for git here: never prompt (a hook or a fetch must not hang)."""
@@ -271,61 +180,3 @@ def read_config(top):
             key, _, value = item.partition("\n")
             config.setdefault(key.lower(), []).append(value)
     return config
-
-
-def read_blobs(top, shas):
-    """The text of the given blobs, through one `git cat-file --batch`."""
-    if not shas:
-        return []
-    proc = subprocess.run(["git", "-C", str(top), "cat-file", "--batch"],
-                          input="".join(s + "\n" for s in shas).encode(), capture_output=True,
-                          env=git_env())
-    out, pos, texts = proc.stdout, 0, []
-    for _ in shas:
-        nl = out.find(b"\n", pos)
-        if nl == -1:
-            break
-        header = out[pos:nl].split()
-        pos = nl + 1
-        if len(header) < 3:
-            continue
-        size = int(header[2])
-        texts.append(out[pos:pos + size].decode("utf-8", "replace"))
-        pos += size + 1
-    return texts
-
-
-def parse_task(text):
-    """A task document from the state ref, or None when it is damaged."""
-    from .. import tomlw
-    from ..state.tasks import Task
-
-    try:
-        doc = tomlw.loads(text)
-    except ValueError:
-        return None
-    required = ("id", "worker")
-    if not all(isinstance(doc.get(k), str) and doc[k] for k in required):
-        return None
-    doc = {k: v if isinstance(v, str) else str(v) for k, v in doc.items()}
-    for field in Task.__dataclass_fields__:
-        doc.setdefault(field, "new" if field == "status" else "")
-    return doc
-
-
-def describe_task(task, heading=None):
-    """A task as the seed's inbox shows it, one field a line."""
-    lines = [printable(heading or f"[{task.worker} Inbox] Refactor task {task.id}:")]
-    for label, value in (("Priority", task.priority.capitalize()), ("File", task.file),
-                         ("Feedback", task.feedback), ("Suggestion", task.suggestion),
-                         ("Learning", task.learning)):
-        if value:
-            first, *rest = printable(value, multiline=True).splitlines() or [""]
-            lines.append(f"  {label + ':':<12}{first}")
-            lines.extend(f"  {'':<12}{line}" for line in rest)
-    origin = ", ".join(x for x in (f"decision {task.decision}" if task.decision else "",
-                                   f"merge {task.merge_id}" if task.merge_id else "",
-                                   task.created) if x)
-    if origin:
-        lines.append(f"  {'From:':<12}{printable(origin)}")
-    return "\n".join(lines)
