@@ -7,8 +7,6 @@ import subprocess
 import sys
 import textwrap
 
-import pytest
-
 from conftest import ROOT
 
 
@@ -19,7 +17,6 @@ def verify_refusing(central, name):
 
 
 def test_counts_after_a_scripted_mix_of_outcomes(central, make_worker):
-    pytest.importorskip("mergecoord.panel.consensus", reason="the panel is not in this build")
     apollo, athena, numa = make_worker("Apollo"), make_worker("Athena"), make_worker("Numa")
     verify_refusing(central, "broken.txt")
     apollo.work("sprint/setup", {"lib.py": "def a():\n    return 1\n", "cfg.py": "LIMIT = 1\n"})
@@ -79,7 +76,6 @@ def test_watch_refreshes_and_json_is_one_document_per_refresh(central, make_work
 
 
 def test_a_merge_in_discussion_shows_as_current_activity(central, make_worker, tmp_path):
-    pytest.importorskip("mergecoord.panel.consensus", reason="the panel is not in this build")
     go = tmp_path / "go"
     slow = tmp_path / "slow.py"
     slow.write_text(textwrap.dedent(f'''

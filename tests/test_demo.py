@@ -3,12 +3,7 @@
 import json
 import time
 
-import pytest
-
 from conftest import git, mergecoord
-
-pytest.importorskip("mergecoord.panel.consensus", reason="the panel is not in this build")
-pytest.importorskip("mergecoord.server.kinds.decision", reason="decisions are not in this build")
 
 
 def test_demo_replays_the_seed_story(tmp_path):

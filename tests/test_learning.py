@@ -7,9 +7,6 @@ import textwrap
 
 import pytest
 
-pytest.importorskip("mergecoord.panel.consensus", reason="the panel is not in this build")
-pytest.importorskip("mergecoord.server.kinds.decision", reason="decisions are not in this build")
-
 # A panelist program: logs every prompt it gets, then endorses one side with a confidence
 # too low for consensus, so that every real conflict goes to a human.
 PANELIST = textwrap.dedent('''

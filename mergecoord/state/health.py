@@ -9,7 +9,7 @@ the set-aside files are deleted (or the journal line is mended).
 
 import os
 
-from . import journal
+from . import decisions, journal
 
 
 def notices(central):
@@ -20,12 +20,7 @@ def notices(central):
         shown = ", ".join(map(str, damaged[:5])) + (", ..." if len(damaged) > 5 else "")
         out.append(f"journal.jsonl: {len(damaged)} damaged line(s) skipped (line {shown})")
     out += unfinished(events)
-    try:
-        from . import decisions
-    except ImportError:          # before the decisions work is in
-        decisions = None
-    if decisions is not None:
-        out += [d["error"] for d in decisions.all_decisions(central) if d.get("status") == "damaged"]
+    out += [d["error"] for d in decisions.all_decisions(central) if d.get("status") == "damaged"]
     try:
         names = sorted(os.listdir(central.state_dir))
     except OSError:

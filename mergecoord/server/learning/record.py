@@ -38,10 +38,8 @@ def conflict_type(path, kinds=()):
 
 
 def language(path):
-    try:
-        from ...panel.hunks import language_of
-    except ImportError:
-        return path.rsplit(".", 1)[-1] if "." in path else "text"
+    from ...panel.hunks import language_of
+
     return language_of(path)
 
 
@@ -230,10 +228,8 @@ def _decision(central, decision_id):
     """The decision document as a dict ({} when unknown or damaged)."""
     if not decision_id:
         return {}
-    try:
-        from ...state import decisions
-    except ImportError:   # the decisions store is not part of this build
-        return {}
+    from ...state import decisions
+
     try:
         return decisions.load(central, decision_id)
     except Exception:
