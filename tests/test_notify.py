@@ -214,3 +214,23 @@ def test_an_unknown_format_is_a_broken_config(central):
     proc = central.mc("status")
     assert proc.returncode == 1
     assert "notify.format must be one of json, slack, discord, ntfy" in proc.stderr
+
+
+def test_each_event_is_delivered_once_across_runs_and_from_an_old_cursor(central, make_worker, webhook):
+    """The cursor is the journal offset already delivered: a second run sends only its own
+    events, and a cursor written by an earlier version (a count of events) is taken over
+    without sending anything twice."""
+    configure(central, webhook.url)
+    apollo = make_worker("Apollo")
+    apollo.work("sprint/one", {"one.py": "one = 1\n"}, "one")
+    assert run_runner(central)[1].returncode == 0
+    assert [e["event"] for e in webhook.events()] == ["queued", "merged"]
+    journal = (central.state / "journal.jsonl").read_bytes()
+    cursor = central.state / "events.cursor"
+    kind, _, offset = cursor.read_text().partition(":")
+    assert kind == "offset" and 0 < int(offset) <= len(journal) and journal[int(offset) - 1:int(offset)] == b"\n"
+    cursor.write_text(str(journal[:int(offset)].count(b"\n")))   # as an earlier version wrote it
+    apollo.work("sprint/two", {"two.py": "two = 2\n"}, "two")
+    assert run_runner(central)[1].returncode == 0
+    sent = [(e["event"], e["merge_id"]) for e in webhook.events()]
+    assert sent == [("queued", "m-0001"), ("merged", "m-0001"), ("queued", "m-0002"), ("merged", "m-0002")]

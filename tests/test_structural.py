@@ -94,6 +94,17 @@ def _settle(path, base, ours, theirs):
      "test_expect_success 'one' '\n\ttrue\n'\n\ntest_expect_success 'three' '\n\tfalse\n'\n\ntest_done\n",
      "test_expect_success 'one' '\n\ttrue\n'\n\ntest_expect_success 'two' '\n\ttrue\n'\n\n"
      "test_expect_success 'three' '\n\tfalse\n'\n\ntest_done\n"),
+    ("App.tsx", "import { A } from './A';\n\nexport const App = () => <A />;\n",
+     "import { A } from './A';\nimport { B } from './B';\n\nexport const App = () => <A />;\n",
+     "import { A } from './A';\nimport { C } from './C';\n\nexport const App = () => <A />;\n",
+     "import { A } from './A';\nimport { B } from './B';\nimport { C } from './C';\n\nexport const App = () => <A />;\n"),
+    # C++: member functions of a class commute (data members do not: see below)
+    ("w.hpp", "class W {\npublic:\n    void a();\n};\n", "class W {\npublic:\n    void a();\n    void b();\n};\n",
+     "class W {\npublic:\n    void a();\n    int c(int n) const;\n};\n",
+     "class W {\npublic:\n    void a();\n    void b();\n    int c(int n) const;\n};\n"),
+    ("W.cs", "class W {\n    void A() {}\n}\n", "class W {\n    void A() {}\n\n    void B() {}\n}\n",
+     "class W {\n    void A() {}\n\n    void C() {}\n}\n",
+     "class W {\n    void A() {}\n\n    void B() {}\n\n    void C() {}\n}\n"),
 ])
 def test_independent_additions_in_other_languages(path, base, ours, theirs, expected):
     assert _settle(path, base, ours, theirs) == expected
@@ -122,6 +133,12 @@ def test_independent_additions_in_other_languages(path, base, ours, theirs, expe
 def test_what_is_not_mechanical_is_left_to_the_panel(path, base, ours, theirs, why):
     result = _settle(path, base, ours, theirs)
     assert why in result, result
+
+
+def test_data_members_of_a_c_or_cpp_struct_are_never_merged_by_union():
+    base = "struct P {\n\tint x;\n};\n"
+    assert "judgement" in _settle("p.hpp", base, base.replace("\tint x;", "\tint x;\n\tint y;"),
+                                  base.replace("\tint x;", "\tint x;\n\tint z;"))
 
 
 def test_a_c_enum_is_never_merged_by_union():

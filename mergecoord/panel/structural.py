@@ -294,9 +294,25 @@ class _Merger:
             return not (self.grammar in ("c", "cpp") and kind == "field_declaration_list")
         if _scope(parent):
             if self.grammar in ("c", "cpp") and kind == "field_declaration_list":
-                return False    # C struct members: order is layout
+                # Data members: order is layout. Member functions (a C++ class's method
+                # declarations and definitions) may go in any order.
+                return all(i.named and _is_method(i.node) for i in items)
             return all(i.named for i in items)
         return False
+
+
+def _is_method(node) -> bool:
+    """A C++ member function: a definition, or a declaration whose declarator is a function."""
+    if node.type == "template_declaration" and node.named_child_count:
+        node = node.named_children[-1]
+    if node.type == "function_definition":
+        return True
+    if node.type not in ("field_declaration", "declaration"):
+        return False
+    declarator = node.child_by_field_name("declarator")
+    while declarator is not None and declarator.type in ("pointer_declarator", "reference_declarator"):
+        declarator = declarator.child_by_field_name("declarator")
+    return declarator is not None and declarator.type == "function_declarator"
 
 
 def _end_changed(base: list[Item], side: list[Item], at: int) -> bool:

@@ -5,6 +5,7 @@ only this module writes it, one fsynced JSON line per event under the state lock
 """
 
 import json
+import os
 import time
 
 from .files import append_line
@@ -63,8 +64,29 @@ def events(central):
             raw = f.read()
     except FileNotFoundError:
         return []
+    return _parse(raw.splitlines())
+
+
+def events_since(central, offset):
+    """(the events of the lines that start at byte `offset` or later, the offset after
+    them): what a reader that keeps its place needs, without reading the whole journal
+    again. Only whole lines count; one still being written is left for the next call."""
+    try:
+        with open(_path(central), "rb") as f:
+            # A journal shorter than the offset was replaced by hand: go on from its end
+            # rather than read from the middle of a line.
+            offset = min(offset, os.fstat(f.fileno()).st_size)
+            f.seek(offset)
+            raw = f.read()
+    except FileNotFoundError:
+        return [], 0
+    end = raw.rfind(b"\n") + 1
+    return _parse(raw[:end].splitlines()), offset + end
+
+
+def _parse(lines):
     out = []
-    for n, line in enumerate(raw.splitlines(), 1):
+    for n, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:

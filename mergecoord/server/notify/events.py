@@ -14,14 +14,21 @@ NOTIFIED = {"queued", "merged", "escalated", "decided", "failed", "rejected", "r
 
 
 def pending(central):
-    """Journal events after the cursor, and the new cursor value."""
+    """Journal events after the cursor, and the new cursor value. The cursor is the byte
+    offset in the journal up to which events were delivered (`offset:N`), so a flush
+    reads only what is new; a cursor that counts events (written by earlier versions)
+    is converted once."""
     path = central.path("events.cursor")
     try:
-        cursor = int(path.read_text() or 0)
-    except (FileNotFoundError, ValueError):
-        cursor = 0
-    all_events = journal.events(central)
-    return all_events[cursor:], len(all_events)
+        text = path.read_text().strip()
+    except FileNotFoundError:
+        text = ""
+    if text.startswith("offset:") and text[7:].isdigit():
+        new, offset = journal.events_since(central, int(text[7:]))
+        return new, f"offset:{offset}"
+    count = int(text) if text.isdigit() else 0
+    new, offset = journal.events_since(central, 0)
+    return new[count:], f"offset:{offset}"
 
 
 def flush(central, config, publish_state=True):
@@ -34,7 +41,7 @@ def flush(central, config, publish_state=True):
         new, cursor = pending(central)
         if not new:
             return 0
-        atomic_write(central.path("events.cursor"), str(cursor))
+        atomic_write(central.path("events.cursor"), cursor)
     if publish_state:
         publish.publish(central, config)
     webhook.deliver(central, config, [e for e in new if e["event"] in NOTIFIED])
