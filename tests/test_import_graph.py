@@ -1,4 +1,4 @@
-"""The package's import graph has no cycles.
+"""The package's import graph has no cycles, and each place imports only from below.
 
 Every `import` and `from ... import` statement of every module counts, at module level
 and inside functions alike (a lazy import only postpones the dependency, it does not
@@ -124,6 +124,40 @@ def test_the_import_graph_has_no_cycles():
     report = [f"{len(c)} modules import each other: {', '.join(c)}\n    e.g. {' -> '.join(loop_through(edges, c))}"
               for c in found]
     assert not found, "import cycles in mergecoord/:\n  " + "\n  ".join(report)
+
+
+# Where a module runs, by its package: the server (the central repository), the clone (a
+# worker's), the operator's command line; the merge machinery and the panel beneath the
+# server; beneath everything the foundation: the top-level modules and state/.
+PLACES = (("mergecoord.server", "server"), ("mergecoord.clone", "clone"), ("mergecoord.cli", "cli"),
+          ("mergecoord.panel", "panel"), ("mergecoord.merge", "merge"))
+# The entry points: `python -m mergecoord`, and the aliases that hooks installed by an
+# earlier mergecoord enter at.
+ENTRIES = {"mergecoord.__main__", "mergecoord.hook", "mergecoord.workerhook"}
+MAY_IMPORT = {
+    "foundation": {"foundation"},
+    "merge": {"foundation", "merge"},
+    "panel": {"foundation", "merge", "panel"},
+    "server": {"foundation", "merge", "panel", "server"},
+    "clone": {"foundation", "clone"},             # a clone reaches the server only through git
+    "cli": {"foundation", "merge", "panel", "server", "clone", "cli"},
+}
+
+
+def place(module):
+    if module in ENTRIES:
+        return "entry"
+    return next((name for prefix, name in PLACES if module == prefix or module.startswith(prefix + ".")),
+                "foundation")
+
+
+def test_each_place_imports_only_from_below():
+    edges = graph()
+    wrong = [f"{module} ({place(module)}) imports {target} ({place(target)})"
+             for module, targets in sorted(edges.items()) if place(module) != "entry"
+             for target in sorted(targets) if place(target) not in MAY_IMPORT[place(module)]]
+    assert not wrong, "imports against the layout:\n  " + "\n  ".join(wrong)
+    assert {place(m) for m in edges} == set(MAY_IMPORT) | {"entry"}
 
 
 def test_a_lazy_relative_import_is_an_edge_like_any_other(tmp_path):
