@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """What running an agent CLI as a panelist costs the runner, side by side in one run.
 
-    bench/agent_calls [--flood-mb 50] [--files 2000] [--calls 10]
+    bench/agent_calls.py [--flood-mb 50] [--files 2000] [--calls 10]
 
 1. Memory: an agent that prints --flood-mb MB. The runner's reader (mergecoord.child.run,
    which stops at 4 MiB and kills it) against reading it all (subprocess.run with
@@ -24,15 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-try:
-    import dulwich  # noqa: F401
-except ImportError:          # run from a plain python3: hand over to the project's venv
-    venv = ROOT / ".venv" / "bin" / "python"
-    if venv.exists() and Path(sys.prefix).resolve() != venv.parents[1].resolve():
-        os.execv(str(venv), [str(venv), __file__, *sys.argv[1:]])
-    raise
+from checkout import ROOT, use_this_checkout
 
 MEASURE = r'''
 import resource, subprocess, sys
@@ -93,6 +85,7 @@ def per_call(files, calls):
 
 
 def main():
+    use_this_checkout()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--flood-mb", type=int, default=50)
     parser.add_argument("--files", type=int, default=2000)

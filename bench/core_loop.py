@@ -8,7 +8,7 @@
    (`git merge-tree --write-tree`, `git commit-tree`, `git update-ref`), on a
    small repository and on one of --files files (default 20,000).
 
-Run with the project's interpreter:  .venv/bin/python bench/core_loop
+Run with the project's interpreter:  .venv/bin/python bench/core_loop.py
 """
 
 import argparse
@@ -20,6 +20,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from checkout import use_this_checkout
 
 ENV = dict(os.environ, GIT_AUTHOR_NAME="Bench", GIT_AUTHOR_EMAIL="bench@example.com",
            GIT_COMMITTER_NAME="Bench", GIT_COMMITTER_EMAIL="bench@example.com", GIT_CONFIG_NOSYSTEM="1")
@@ -106,7 +108,6 @@ def bench_merges(tmp, label, files, dirs, branches, rounds=5):
     """Per-merge time of the runner against C git doing the same merges, in `rounds`
     alternating rounds of `branches` merges each (the order flips every round, so drift
     in the machine's load hits both sides alike); medians of the rounds."""
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     from mergecoord import config as config_mod
     from mergecoord.central import locate
     from mergecoord.server.runner import Runner
@@ -157,6 +158,7 @@ def bench_merges(tmp, label, files, dirs, branches, rounds=5):
 
 
 def main():
+    use_this_checkout()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pushes", type=int, default=20)
     parser.add_argument("--files", type=int, default=20000)

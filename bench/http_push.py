@@ -9,7 +9,7 @@ the CPU). Pushes alternate between the two to cancel drift; medians, their ratio
 the milliseconds the hooks add are printed. Needs the server installed (see
 tests/webserver.py); run as root it serves as the user mergecoord-http.
 
-    .venv/bin/python bench/http_push [--server apache2|nginx] [--pushes 40]
+    .venv/bin/python bench/http_push.py [--server apache2|nginx] [--pushes 40]
 """
 
 import argparse
@@ -23,10 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
-
-from webserver import WebServer, as_user, problem  # noqa: E402
+from checkout import ROOT, use_this_checkout
 
 ENV = dict(os.environ, GIT_AUTHOR_NAME="Bench", GIT_AUTHOR_EMAIL="bench@example.com",
            GIT_COMMITTER_NAME="Bench", GIT_COMMITTER_EMAIL="bench@example.com", GIT_CONFIG_NOSYSTEM="1")
@@ -37,13 +34,16 @@ def git(*args, cwd=None):
 
 
 def main():
+    use_this_checkout(tests=True)
+    from webserver import WebServer, as_user, problem
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--server", choices=("apache2", "nginx"), default="apache2")
     parser.add_argument("--pushes", type=int, default=40)
     args = parser.parse_args()
     reason = problem(args.server)
     if reason:
-        sys.exit(f"bench/http_push: {args.server}: {reason}")
+        sys.exit(f"bench/http_push.py: {args.server}: {reason}")
     repos = Path(tempfile.mkdtemp(prefix="mergecoord-bench-repos-"))
     work = Path(tempfile.mkdtemp(prefix="mergecoord-bench-"))
     repos.chmod(0o755)

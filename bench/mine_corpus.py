@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Mine real merge conflicts from a public repository's history into a corpus file.
 
-    bench/mine_corpus GIT_DIR OUT.json.xz [--merges N] [--max-files N] [--name owner/name]
+    bench/mine_corpus.py GIT_DIR OUT.json.xz [--merges N] [--max-files N] [--name owner/name]
 
 For each of the newest N two-parent merge commits reachable from the repository's branches,
 `git merge-tree --write-tree` merges the two parents exactly as the runner does (git's own

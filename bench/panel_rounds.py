@@ -2,32 +2,17 @@
 """Panelists of one round are asked in parallel: a round costs the slowest panelist plus a
 small overhead, not the sum of their latencies.
 
-    bench/panel_rounds [--latencies 0.05,0.1,0.2,0.4] [--rounds 3] [--repeat 3]
+    bench/panel_rounds.py [--latencies 0.05,0.1,0.2,0.4] [--rounds 3] [--repeat 3]
 
 Each panelist sleeps its fixed latency and proposes; they never agree, so every run goes the
 full number of rounds. Prints per-run wall time per round against the slowest panelist.
 """
 
 import argparse
-import os
 import statistics
-import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-try:
-    import dulwich  # noqa: F401
-except ImportError:          # run from a plain python3: hand over to the project's venv
-    venv = ROOT / ".venv" / "bin" / "python"
-    if venv.exists() and Path(sys.prefix).resolve() != venv.parents[1].resolve():
-        os.execv(str(venv), [str(venv), __file__, *sys.argv[1:]])
-    raise
-
-from mergecoord.panel.consensus import settle  # noqa: E402
-from mergecoord.panel.hunks import ConflictContext, file_conflict  # noqa: E402
-from mergecoord.panel.resolver import Proposal  # noqa: E402
+from checkout import use_this_checkout
 
 
 class FixedLatency:
@@ -35,12 +20,18 @@ class FixedLatency:
         self.name, self.latency = name, latency
 
     def propose(self, context, history):
+        from mergecoord.panel.resolver import Proposal
+
         time.sleep(self.latency)
         text = f"X = {self.name!r}  # round {len(history) + 1}\n"
         return Proposal(self.name, {"a.py": text}, 0.5, "fixed-latency panelist")
 
 
 def main():
+    use_this_checkout()
+    from mergecoord.panel.consensus import settle
+    from mergecoord.panel.hunks import ConflictContext, file_conflict
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--latencies", default="0.05,0.1,0.2,0.4")
     parser.add_argument("--rounds", type=int, default=3)

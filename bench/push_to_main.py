@@ -9,7 +9,7 @@ measured side by side in one run, three ways:
    every runner.poll_interval (2 s), as serving runners did before the wake-up.
 
 Pushes rotate between the three repositories to cancel drift; medians and ratios to
-autostart are printed. Run:  .venv/bin/python bench/push_to_main [--pushes 20]
+autostart are printed. Run:  .venv/bin/python bench/push_to_main.py [--pushes 20]
 """
 
 import argparse
@@ -96,7 +96,7 @@ def main():
                     deadline = start + 60
                     while main_ref(repo) == before:
                         if time.perf_counter() > deadline:
-                            sys.exit(f"bench/push_to_main: {name}: no merge within a minute")
+                            sys.exit(f"bench/push_to_main.py: {name}: no merge within a minute")
                         time.sleep(0.001)
                     times[name].append(time.perf_counter() - start)
                     git("fetch", "-q", "origin", cwd=clone)

@@ -7,7 +7,7 @@ overhead of each set of hooks over the plain push are printed. OTHER is a direct
 holding another version of mergecoord (e.g. `git archive main | tar -x -C /tmp/main`); its
 code runs with this project's interpreter.
 
-    .venv/bin/python bench/push_versus /tmp/main [--pushes 40] [--protect-main]
+    .venv/bin/python bench/push_versus.py /tmp/main [--pushes 40] [--protect-main]
 """
 
 import argparse

@@ -11,7 +11,7 @@ again with `mergecoord.merge.merge_commits` (git merge-tree). The script checks 
     changed anything git merged cleanly, taking "ours" (or "theirs") in every hunk gives
     back stage 2 (or 3) byte for byte.
 
-    .venv/bin/python bench/real_history REPO.git [--limit 2000]
+    .venv/bin/python bench/real_history.py REPO.git [--limit 2000]
 
 Runs on a copy-free bare repository path (objects the merges write are loose and
 unreferenced; `git gc` prunes them). Prints one summary line per repository.
@@ -23,17 +23,12 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from dulwich.repo import Repo  # noqa: E402
-
-from mergecoord.merge import MergeError, merge_commits  # noqa: E402
-from mergecoord.merge.engine import git_env, marked_texts  # noqa: E402
-from mergecoord.server.conflicts import file_of  # noqa: E402
+from checkout import use_this_checkout
 
 
 def merges(repo, limit):
+    from mergecoord.merge.engine import git_env
+
     out = subprocess.run(["git", "--git-dir", repo, "log", "--all", "--merges", "--format=%H %P",
                           f"-n{limit}"], capture_output=True, text=True, env=git_env(), check=True).stdout
     for line in out.splitlines():
@@ -43,6 +38,8 @@ def merges(repo, limit):
 
 
 def git_paths(repo, ours, theirs):
+    from mergecoord.merge.engine import git_env
+
     proc = subprocess.run(["git", "--git-dir", repo, "merge-tree", "--write-tree", "--name-only", "-z",
                            ours.decode(), theirs.decode()], capture_output=True, env=git_env())
     fields = proc.stdout.split(b"\0")
@@ -55,6 +52,13 @@ def git_paths(repo, ours, theirs):
 
 
 def main():
+    use_this_checkout()
+    from dulwich.repo import Repo
+
+    from mergecoord.merge import MergeError, merge_commits
+    from mergecoord.merge.engine import marked_texts
+    from mergecoord.server.conflicts import file_of
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("repo")
     parser.add_argument("--limit", type=int, default=2000)

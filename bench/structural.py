@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """What the structural strategy costs, and what the push path does not pay for it.
 
-    bench/structural [--limit N]
+    bench/structural.py [--limit N]
 
 1. Time per conflicted file of the real-conflict corpus (tests/realcorpus/) for the
    structural tier alone (`bytree.merge_by_tree`: parse three versions, merge, re-parse,
@@ -13,32 +13,12 @@
 """
 
 import argparse
-import os
 import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
-try:
-    import tree_sitter  # noqa: F401
-except ImportError:          # run from a plain python3: hand over to the project's venv
-    venv = ROOT / ".venv" / "bin" / "python"
-    if venv.exists() and Path(sys.prefix).resolve() != venv.parents[1].resolve():
-        os.execv(str(venv), [str(venv), __file__, *sys.argv[1:]])
-    raise
-
-import real_conflicts  # noqa: E402
-from mergecoord.panel.builtin import resolve_file  # noqa: E402,F401  (loads what the runner loads)
-from mergecoord.panel.bytree import merge_by_tree  # noqa: E402
-from mergecoord.panel.changelog import is_changelog  # noqa: E402
-from mergecoord.panel.grammars import grammar_name  # noqa: E402
-from mergecoord.panel.hunks import from_markers  # noqa: E402
-from mergecoord.panel.insertions import union_of_insertions  # noqa: E402
-from mergecoord.panel.whitespace import whitespace_equal  # noqa: E402
+from checkout import use_this_checkout
 
 
 def percentile(values, p):
@@ -53,6 +33,16 @@ def imports(module: str) -> set[str]:
 
 
 def main() -> int:
+    use_this_checkout("tree_sitter", tests=True)
+    import real_conflicts
+    import mergecoord.panel.builtin  # noqa: F401  (loads what the runner loads)
+    from mergecoord.panel.bytree import merge_by_tree
+    from mergecoord.panel.changelog import is_changelog
+    from mergecoord.panel.grammars import grammar_name
+    from mergecoord.panel.hunks import from_markers
+    from mergecoord.panel.insertions import union_of_insertions
+    from mergecoord.panel.whitespace import whitespace_equal
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--limit", type=int, default=0, help="at most this many files (0: all)")
     args = parser.parse_args()

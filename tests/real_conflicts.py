@@ -1,7 +1,7 @@
-"""The corpus of real conflicts (tests/realcorpus/*.json.xz, made by bench/mine_corpus from
+"""The corpus of real conflicts (tests/realcorpus/*.json.xz, made by bench/mine_corpus.py from
 public histories) replayed through the built-in panelist, file by file and merge by merge.
 
-Shared by tests/test_real_conflicts.py (zero wrong) and bench/corpus_report (the figures).
+Shared by tests/test_real_conflicts.py (zero wrong, and the figures) and bench/structural.py (the timings).
 A settled file is *same* when it equals the merge commit's file, *equivalent* when
 tests/realcorpus/equivalent.txt lists it with the reason, and *wrong* otherwise.
 """

@@ -1,4 +1,4 @@
-"""Real conflicts from public histories (tests/realcorpus/, mined by bench/mine_corpus):
+"""Real conflicts from public histories (tests/realcorpus/, mined by bench/mine_corpus.py):
 the built-in panel never settles a file differently from the person who merged it, except
 where tests/realcorpus/equivalent.txt says why the two are the same. The figures per
 language are printed and recorded as junit properties."""

@@ -1,5 +1,5 @@
 """Real web servers serving real `git http-backend` on 127.0.0.1, for the smart HTTP
-tests and bench/http_push: apache2 (mod_cgid) or nginx + fcgiwrap, each configured
+tests and bench/http_push.py: apache2 (mod_cgid) or nginx + fcgiwrap, each configured
 with the project's own snippet (templates/http/) inside a minimal server config, with
 basic auth for the given users.
 
