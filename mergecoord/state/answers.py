@@ -3,12 +3,12 @@
 choices, `reject`) against the decision's options.
 
 Shared by the server's push hooks, which check and record answers, and a clone's
-`git merge-decide`, which writes them: the standard library and the TOML writer only.
+`git merge-decide`, which writes them: the standard library and the TOML writer only
+(imported where a file is read or written: every push needs the ref name, few carry an answer).
 An answer file is hostile data: unknown keys, wrong types, paths that are not the
 decision's files or oversized text are refused with one line (`AnswerError`).
 """
 
-from .. import tomlw
 from ..errors import UserError
 
 ANSWERS = "refs/mergecoord/answers/"     # where clones push decision answers
@@ -78,6 +78,8 @@ def normalise(doc, choice, files=None):
 
 def parse_answer_file(text):
     """The fields of a pushed `answer.toml`; AnswerError on anything unexpected."""
+    from .. import tomlw
+
     if isinstance(text, bytes):
         if len(text) > MAX_ANSWER_BYTES:
             raise AnswerError(f"answer.toml is larger than {MAX_ANSWER_BYTES // 1024} KiB")
@@ -105,6 +107,8 @@ def parse_answer_file(text):
 
 def answer_file(choice, files=None, rationale=""):
     """The `answer.toml` text a clone pushes."""
+    from .. import tomlw
+
     doc = {"choice": choice, "rationale": rationale}
     if files:
         doc["files"] = dict(files)
