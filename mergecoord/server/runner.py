@@ -24,8 +24,7 @@ from .. import child
 from ..state import journal, pause, queue, transcripts
 from ..state.files import break_stale_lock, never_write
 from ..untrusted import printable
-from . import credentials, followups, mainline, recovery, verify, wake
-from .decisions.escalation import escalate
+from . import credentials, followups, mainline, recovery, wake
 from .decisions.lifecycle import close_superseded
 from .kinds import Context, handler_for
 from .notify import reminders, webhook
@@ -234,6 +233,8 @@ class Runner:
         merge or a human's choice goes back."""
         if not self.config.verify_command:
             return True
+        from . import verify
+
         check = verify.check(self.store, outcome.tree, self.config, self.secrets)
         outcome.verify_output = credentials.redact(check.output)
         if check.ok:
@@ -284,6 +285,8 @@ class Runner:
 
     def finish(self, entry, outcome, recorded=False):
         if outcome.status == "escalated":
+            from .decisions.escalation import escalate
+
             outcome.decision = escalate(self.central, self.store, self.main_sha(), entry, outcome)
         if not recorded:
             self.record(entry, outcome)

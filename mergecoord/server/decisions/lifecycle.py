@@ -9,7 +9,6 @@ decision kind checks again just before main moves. Each is idempotent.
 
 from ...state import decisions
 from .answer import branch_tips, moved_on
-from .feedback import refactor_tasks, rejection_task
 
 
 def superseded_reason(central, branch, sha, decision_id):
@@ -53,6 +52,8 @@ def settled(central, entry, outcome):
         return
     if doc["status"] != "decided":
         return
+    from .feedback import refactor_tasks, rejection_task
+
     if outcome.status == "merged" and outcome.resolved_by == "human":
         refactor_tasks(central, doc, outcome.commit)
         decisions.update(central, doc["id"], expect="decided", status="applied", applied_commit=outcome.commit)

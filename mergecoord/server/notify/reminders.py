@@ -6,7 +6,6 @@ this module touches), then delivered to the webhook like every event.
 Never stops the runner: a failure is logged to `logs/notify.log` and skipped.
 """
 
-import calendar
 import time
 
 from ...state import decisions, journal
@@ -67,6 +66,8 @@ def _remind(central, config, interval, now):
 
 def parse_time(text):
     """Epoch seconds of an ISO 8601 UTC time as the state files write it, or None."""
+    import calendar
+
     try:
         return float(calendar.timegm(time.strptime(str(text), "%Y-%m-%dT%H:%M:%SZ")))
     except ValueError:
