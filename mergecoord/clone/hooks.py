@@ -9,10 +9,9 @@ error of ours never stops the worker's commit, push or pull.
 """
 
 import sys
-import time
-import traceback
 
 from ..commits import ZERO, has_marker, read_commits
+from ..errors import log_traceback
 from ..untrusted import say
 from . import inbox
 from .settings import Clone
@@ -38,16 +37,10 @@ def main(argv=None):
 
 
 def log_failure(clone, name):
+    """The traceback to `<git-common-dir>/mergecoord/hooks.log`: its path, or None."""
     if clone is None:
         return None
-    try:
-        path = clone.common_dir / "mergecoord" / "hooks.log"
-        path.parent.mkdir(exist_ok=True)
-        with open(path, "a") as f:
-            f.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} {name}\n{traceback.format_exc()}\n")
-        return path
-    except OSError:
-        return None
+    return log_traceback(clone.common_dir / "mergecoord" / "hooks.log", name)
 
 
 # -- commit-msg ----------------------------------------------------------------

@@ -12,7 +12,7 @@ import sys
 
 from ..central import Central, server_user
 from ..commits import ZERO, has_marker, is_sha, read_commits
-from ..errors import UserError
+from ..errors import UserError, log_traceback
 from ..state.answers import ANSWERS, MAX_ANSWER_BYTES, AnswerError, parse_answer_file
 from ..untrusted import say
 
@@ -250,17 +250,11 @@ def start_runner(central, config=None):
 def log_failure(central, name):
     """Write the current exception's traceback to logs/hooks.log; its path, or None when
     the log cannot be written either."""
-    import time
-    import traceback
-
     try:
         central.ensure_state_dir()
-        path = central.file("logs", "hooks.log")
-        with open(path, "a") as f:
-            f.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} {name}\n{traceback.format_exc()}\n")
-        return path
     except OSError:
         return None
+    return log_traceback(central.file("logs", "hooks.log"), name)
 
 
 def where_logged(central, name):
