@@ -35,6 +35,8 @@ import subprocess
 import sys
 import time
 
+from checkout import use_this_checkout
+
 MAX_BYTES = 256 * 1024
 
 
@@ -101,32 +103,12 @@ def regions(marked: str):
 
 def plausible(marked: str, human: str) -> bool:
     """Everything git merged cleanly is in the human's file, unchanged and in order: the file's
-    first and last clean segments are its very start and end."""
+    first and last clean segments are its very start and end (the structural tier's own test
+    of a merged file, `bytree.keeps_segments`)."""
+    from mergecoord.panel.bytree import keeps_segments
+
     segments = regions(marked)
-    if segments is None or len(segments) < 2:
-        return False
-    lines = human.splitlines(keepends=True)
-    first, last = segments[0], segments[-1]
-    if lines[:len(first)] != first or (last and lines[len(lines) - len(last):] != last):
-        return False
-    position, end = len(first), len(lines) - len(last)
-    if end < position:
-        return False
-    for segment in segments[1:-1]:
-        found = _find(lines, segment, position, end)
-        if found is None:
-            return False
-        position = found + len(segment)
-    return True
-
-
-def _find(lines, segment, start, end):
-    if not segment:
-        return start
-    for i in range(start, end - len(segment) + 1):
-        if lines[i:i + len(segment)] == segment:
-            return i
-    return None
+    return segments is not None and len(segments) >= 2 and keeps_segments(segments, human)
 
 
 def mine(git_dir: str, merges: int, max_files: int, log=sys.stderr):
@@ -180,6 +162,7 @@ def mine(git_dir: str, merges: int, max_files: int, log=sys.stderr):
 
 
 def main(argv=None) -> int:
+    use_this_checkout()
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("git_dir")
     parser.add_argument("out")
