@@ -5,9 +5,9 @@ from pathlib import Path
 
 import click
 
-from .root import central_of, cli, config_of
 from ..central import server_user
 from ..errors import UsageError, UserError
+from .root import central_of, cli, config_of
 
 MERGE_ID = re.compile(r"^m-\d{4,}$")
 

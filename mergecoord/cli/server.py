@@ -8,13 +8,13 @@ from pathlib import Path
 
 import click
 
-from .root import central_of, cli, config_of, echo_json, echo_while_read
 from .. import install
 from ..central import locate
 from ..errors import UserError
 from ..resources import template
 from ..state import journal, pause, queue
 from ..untrusted import printable
+from .root import central_of, cli, config_of, echo_json, echo_while_read
 
 
 @cli.command()

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import click
 
-from .root import central_of, cli, echo_json
 from .. import install
 from ..clone import inbox as clone_inbox
 from ..clone.inbox import NOTHING_PUBLISHED, STATE_REF, describe_task
 from ..clone.settings import Clone
 from ..errors import UsageError, UserError
 from ..untrusted import printable
+from .root import central_of, cli, echo_json
 
 TASK_FIELDS = ("id", "worker", "priority", "file", "feedback", "suggestion", "learning",
                "decision", "merge_id", "created", "status")

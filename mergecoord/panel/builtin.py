@@ -17,13 +17,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-from .validate import validate_text
-from .hunks import ConflictContext, FileConflict
 from .bytree import merge_by_tree
 from .changelog import is_changelog, unreleased_at
+from .hunks import ConflictContext, FileConflict
 from .insertions import union_of_insertions
 from .pystructure import merge_python_definitions
 from .resolver import Proposal, Round, abstain
+from .validate import validate_text
 from .whitespace import whitespace_equal
 
 WHITESPACE_CONFIDENCE = 0.97

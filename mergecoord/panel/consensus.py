@@ -35,10 +35,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Callable, Mapping, Optional, Sequence
 
-from .validate import validate_text
 from .hunks import ConflictContext
 from .resolver import Candidate, Proposal, Resolver, Round, abstain, clamp
 from .transcript import header, one_line, render
+from .validate import validate_text
 
 __all__ = ["PanelOutcome", "Round", "Candidate", "Proposal", "Vote", "settle"]
 

@@ -14,8 +14,8 @@ import tomllib
 from collections import Counter
 from typing import Optional
 
-from .validate import parse_data
 from .hunks import ConflictHunk, FileConflict
+from .validate import parse_data
 
 _BULLET = re.compile(r"^\s*[-*+]\s+\S")   # numbered items would need renumbering: not mechanical
 

@@ -12,8 +12,8 @@ import re
 import tokenize
 from typing import Optional
 
-from .validate import parse_data
 from .hunks import ConflictHunk, FileConflict
+from .validate import parse_data
 
 _WORDS = re.compile(r"\w+|[^\w\s]")
 # Two operator characters with a blank between them may fuse into another operator once

@@ -15,10 +15,10 @@ import time
 from dulwich.file import FileLocked
 
 from ..commits import has_marker
-from . import mainline
 from ..errors import UserError
 from ..state import journal, queue
 from ..state.files import LockTimeout, break_stale_lock, remove_orphan_temp_files
+from . import mainline
 
 # Failures of the machine rather than of a merge: the disk is full or read-only, a
 # lock stays held. No entry is failed for them; the runner stops, main and the
