@@ -3,7 +3,7 @@
 The grammars are the per-language wheels the tree-sitter project publishes on PyPI (each
 ships its compiled parser, so nothing is downloaded at run time). tree-sitter is imported
 here, inside `parser_for`, and only the structural strategy calls it: importing this module
-costs nothing, and the push path (`mergecoord.hook`) never reaches it. Never raises for a
+costs nothing, and the push path (`mergecoord.server.hook`) never reaches it. Never raises for a
 missing or broken grammar: the file is then simply not merged by structure.
 """
 

@@ -1,4 +1,5 @@
-"""What the server's push hooks do, entered as `python -m mergecoord.hook NAME`.
+"""What the server's push hooks do, entered as `python -m mergecoord.server.hook NAME`
+(the launchers in hooks/ call its `main`).
 
 Hooks run inside every push, so this module is fast and defensive: it imports
 only the standard library and the light state modules (never dulwich, click or
