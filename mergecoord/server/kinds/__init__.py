@@ -2,6 +2,7 @@
 `handler.py`: a pushed branch (`branch`), a human's answer to apply (`decision`), and the
 revert of one merge (`rollback`)."""
 
+from .branch import BranchHandler
 from .handler import Context, Handler
 
 __all__ = ["Context", "Handler", "handler_for"]
@@ -9,12 +10,13 @@ __all__ = ["Context", "Handler", "handler_for"]
 
 def handler_for(kind):
     """The handler of an entry's kind; an entry of a kind this version does not know is
-    merged as the pushed branch it names. A kind's module is loaded when an entry of that
-    kind comes (a runner that merges branches never loads the decisions' machinery)."""
+    merged as the pushed branch it names. The branch kind (and with it the merge machinery)
+    is loaded with the runner, before it takes an entry; the decision and rollback kinds
+    when an entry of theirs comes (a runner that merges branches never loads them)."""
     if kind == "decision":
         from .decision import DecisionHandler as handler
     elif kind == "rollback":
         from .rollback import RollbackHandler as handler
     else:
-        from .branch import BranchHandler as handler
+        handler = BranchHandler
     return handler()
