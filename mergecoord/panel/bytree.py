@@ -20,6 +20,7 @@ RULES = {
     "entries": ("entries added on both sides, main's first", 0.91),
     "definitions": ("definitions added on both sides, main's first", 0.90),
     "disjoint": ("different parts of the tree changed", 0.90),
+    "superset": ("one side added what the other did, and more", 0.93),
     "changelog": ("changelog entries added to the unreleased section", 0.90),
     "sections": ("released sections of both sides, newest version first", 0.90),
 }
@@ -36,7 +37,7 @@ def merge_by_tree(conflict: FileConflict, ours: str, theirs: str) -> tuple[Optio
             merged = merge_changelog(conflict.base, ours, theirs)
             label = "changelog sections"
         elif grammar is not None:
-            merged = merge_structure(conflict.path, conflict.base, ours, theirs)
+            merged = _merge_conflicts(conflict, ours, theirs)
             label = f"syntax tree ({grammar})"
         else:
             return None, 0.0, ""
@@ -49,6 +50,27 @@ def merge_by_tree(conflict: FileConflict, ours: str, theirs: str) -> tuple[Optio
     per_hunk = _rule_per_hunk(conflict, merged.events, rules[0])
     how = "; ".join(f"hunk {i} by {label}: {RULES[r][0]}" for i, r in per_hunk)
     return merged.text, confidence, how
+
+
+def _merge_conflicts(conflict: FileConflict, ours: str, theirs: str):
+    """The structural merge of git's conflicts alone, else of the whole file.
+
+    First the three versions git's merge gives when every hunk takes the base's, ours' or
+    theirs' lines: what git merged cleanly is then the same in all three, so only the
+    conflicts are merged by tree, and a clean change of one side next to the other side's
+    change is no longer a reason to refuse. The checks that need what each side really did
+    (a line removed, a name renamed, a signature changed) still read the real sides. When
+    that merge refuses, the whole file is merged by tree as before."""
+    try:
+        sides = [conflict.render({h.index: side for h in conflict.hunks}) for side in ("base", "ours", "theirs")]
+    except ValueError:          # hunks that are not git's merge of the texts: the whole file only
+        sides = None
+    if sides is not None and ours == conflict.ours and theirs == conflict.theirs:
+        try:
+            return merge_structure(conflict.path, *sides, originals=(conflict.base, ours, theirs))
+        except Refusal:
+            pass
+    return merge_structure(conflict.path, conflict.base, ours, theirs)
 
 
 def clean_segments(conflict: FileConflict) -> list[list[str]]:

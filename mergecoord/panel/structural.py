@@ -89,7 +89,7 @@ class Item:
         return (self.lead, self.core, self.trail)
 
 
-def merge_structure(path: str, base: str, ours: str, theirs: str) -> Merged:
+def merge_structure(path: str, base: str, ours: str, theirs: str, originals: Optional[Sequence[str]] = None) -> Merged:
     """The merged file, or Refusal. Only for paths `grammars.parser_for` knows."""
     parser = parser_for(path)
     if parser is None:
@@ -104,6 +104,17 @@ def merge_structure(path: str, base: str, ours: str, theirs: str) -> Merged:
     with _LOCK:
         result = parser.parse(merged)
     _check(merger, trees, result, texts, merged)
+    if originals is None:
+        raw, raw_trees = texts, trees
+    else:
+        raw = [t.encode("utf-8") for t in originals]
+        with _LOCK:
+            raw_trees = [parser.parse(t) for t in raw]
+    # What the sides did outside git's conflicts counts too: a line one side removed, a
+    # name it renamed, a function whose parameters it changed.
+    check_lines(raw, merged)
+    _check_vanished(raw)
+    _check_signatures(merger, [tree.root_node for tree in raw_trees], raw)
     events = [(side, texts[side].count(b"\n", 0, start), texts[side].count(b"\n", 0, end), rule)
               for side, start, end, rule in merger.events]
     return Merged(text, merger.rules, events)
@@ -270,6 +281,12 @@ class _Merger:
 
     def _both(self, parent, ours: list[Item], theirs: list[Item], neighbours) -> list[Item]:
         """Both sides inserted at one place: keep both where order does not matter."""
+        mine, yours = ([(i.sig, i.body) for i in side] for side in (ours, theirs))
+        for small, big, items, side in ((mine, yours, theirs, 2), (yours, mine, ours, 1)):
+            if len(small) < len(big) and _is_subsequence(small, big):
+                # One side added what the other did, and more, in its own order: that side.
+                self.note("superset", side, items)
+                return items
         if not self._commutes(parent, ours + theirs):
             raise Refusal(f"both sides changed the same place in a {parent.type}")
         have = {i.sig: i for i in ours}
@@ -281,7 +298,10 @@ class _Merger:
                 continue
             added.append(item)
         if added and ours and not added[0].lead.strip() and not ours[0].lead.strip():
-            added[0] = _with(added[0], lead=ours[0].lead)    # spaced the way main spaced its own
+            lead = ours[0].lead                               # spaced the way main spaced its own
+            if lead.count(b"\n") > 1 and all(_one_line_statement(i) for i in ours + added):
+                lead = lead[lead.rindex(b"\n"):]      # one-line statements: no blank line between
+            added[0] = _with(added[0], lead=lead)
         self.note("definitions" if _scope(parent) and not _list_like(parent) else "entries", 1, ours)
         self.note("definitions" if _scope(parent) and not _list_like(parent) else "entries", 2, added)
         return _keep_sorted(ours, added, neighbours, _list_like(parent))
@@ -299,6 +319,15 @@ class _Merger:
                 return all(i.named and _is_method(i.node) for i in items)
             return all(i.named for i in items)
         return False
+
+
+def _one_line_statement(item: Item) -> bool:
+    """A declaration or statement of one line (not a function, method or class, which are
+    spaced apart however short)."""
+    return b"\n" not in item.core.strip() and not any(k in item.node.type for k in _SPACED)
+
+
+_SPACED = ("function", "method", "class", "def", "constructor", "struct", "impl", "module", "interface")
 
 
 def _is_method(node) -> bool:
@@ -339,6 +368,11 @@ def _keep_sorted(ours: list[Item], added: list[Item], neighbours, list_like: boo
         return union
     ordered = sorted(union, key=lambda i: i.core)
     return [_with(item, lead=slot.lead) for slot, item in zip(union, ordered)]
+
+
+def _is_subsequence(small: list, big: list) -> bool:
+    rest = iter(big)
+    return all(any(x == y for y in rest) for x in small)
 
 
 def _is_sorted(values) -> bool:
@@ -565,8 +599,28 @@ def _check(merger: _Merger, trees, result, texts: list[bytes], merged: bytes) ->
     for name, sources in _bindings(merger, result.root_node, merged).items():
         if len(sources) > 1 and len(sources) > max(len(bound[1].get(name, ())), len(bound[2].get(name, ()))):
             raise Refusal(f"two imports would bind {name.decode(errors='replace')}")
-    check_lines(texts, merged)
-    _check_vanished(texts)
+
+
+def _check_signatures(merger: _Merger, roots, texts: Sequence[bytes]) -> None:
+    """New lines of one side that use a definition whose signature (its parameters, its
+    receiver) the other side changed or removed: they were written against the old one."""
+    signatures = []
+    for root, text in zip(roots, texts):
+        found: dict[bytes, set] = {}
+        for key in _definitions(merger, root, text):
+            name = key[-1]
+            if b" (" in name:
+                found.setdefault(name.split(b" (")[0], set()).add(key[-2:])
+        signatures.append(found)
+    base_lines = _lines(texts[0])
+    for side, other in ((1, 2), (2, 1)):
+        changed = {name for name, keys in signatures[0].items() if keys - signatures[other].get(name, set())}
+        if not changed:
+            continue
+        for line in _lines(texts[side]) - base_lines:
+            for word in _names(line):
+                if word in changed:
+                    raise Refusal(f"new lines use {word.decode(errors='replace')}, whose signature the other side changed")
 
 
 def _check_vanished(texts: Sequence[bytes]) -> None:
@@ -607,6 +661,10 @@ def check_lines(texts: Sequence[bytes], merged: bytes, once=lambda line: False) 
         most = max(o[line], t[line]) if once(line) else max(o[line], t[line], o[line] + t[line] - b[line])
         if have[line] < added or have[line] > most:
             raise Refusal("the merged file lost or repeated a line of one side")
+        # A line one side left alone is there as often as the other side has it: a line
+        # the other removed stays removed (moved imports, one side dropping one of them).
+        if (o[line] == b[line] and have[line] != t[line]) or (t[line] == b[line] and have[line] != o[line]):
+            raise Refusal("the merged file kept a line one side removed, or lost one it added")
 
 
 def _errors(root, text: bytes) -> Counter:
