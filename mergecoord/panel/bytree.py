@@ -68,8 +68,11 @@ def _merge_conflicts(conflict: FileConflict, ours: str, theirs: str):
     if sides is not None and ours == conflict.ours and theirs == conflict.theirs:
         try:
             return merge_structure(conflict.path, *sides, originals=(conflict.base, ours, theirs))
-        except Refusal:
-            pass
+        except Refusal as refusal:
+            try:
+                return merge_structure(conflict.path, conflict.base, ours, theirs)
+            except Refusal:
+                raise refusal from None      # why git's conflicts themselves are not mechanical
     return merge_structure(conflict.path, conflict.base, ours, theirs)
 
 

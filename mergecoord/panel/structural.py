@@ -289,6 +289,7 @@ class _Merger:
                 return items
         if not self._commutes(parent, ours + theirs):
             raise Refusal(f"both sides changed the same place in a {parent.type}")
+        _no_twins(ours, theirs)
         have = {i.sig: i for i in ours}
         added = []
         for item in theirs:
@@ -319,6 +320,20 @@ class _Merger:
                 return all(i.named and _is_method(i.node) for i in items)
             return all(i.named for i in items)
         return False
+
+
+def _no_twins(ours: list[Item], theirs: list[Item]) -> None:
+    """Two definitions, one from each side, that are the same but for their names: one
+    addition that the two sides named differently (a judgement), not two."""
+    for mine in ours:
+        for yours in theirs:
+            if not (mine.named and yours.named and mine.node.type == yours.node.type and mine.sig != yours.sig
+                    and b"\n" in mine.core.strip()):
+                continue
+            cores = [item.core.replace(item.sig[1].split(b" (")[0], b"") for item in (mine, yours)]
+            matcher = difflib.SequenceMatcher(None, *cores, autojunk=False)
+            if matcher.quick_ratio() >= 0.9 and matcher.ratio() >= 0.9:
+                raise Refusal(f"both sides added nearly the same {mine.node.type} under different names")
 
 
 def _one_line_statement(item: Item) -> bool:
@@ -411,6 +426,9 @@ def _defined_name(node, text) -> Optional[bytes]:
     kind = node.type
     if kind in ("expression_statement",) and node.named_child_count == 1:
         return None
+    if kind in ("struct_specifier", "union_specifier", "enum_specifier", "class_specifier") and \
+            node.child_by_field_name("body") is None:
+        return None        # `struct strbuf *sb`: a use of the type, not its definition
     for field_name in ("name", "key", "tag"):
         child = node.child_by_field_name(field_name)
         if child is not None:
@@ -591,7 +609,8 @@ def _check(merger: _Merger, trees, result, texts: list[bytes], merged: bytes) ->
     flat = [Counter() for _ in range(4)]
     for counter, source in zip(flat, counts + [got]):
         for key, n in source.items():
-            counter[(key[-2], key[-1].split(b" (")[0])] += n      # without its parameters: overloads, T and *T
+            if "parameter" not in key[-2]:
+                counter[(key[-2], key[-1].split(b" (")[0])] += n      # without its parameters: overloads, T and *T
     for key, n in flat[3].items():
         if n > 1 and n > max(flat[1][key], flat[2][key]):
             raise Refusal(f"{key[-1].decode(errors='replace')} would be defined {n} times")
