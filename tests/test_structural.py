@@ -2,13 +2,15 @@
 their syntax tree over real pushes, the refusals that keep it from guessing, and the push
 path that never loads it."""
 
+import functools
 import subprocess
 import sys
 
 import pytest
 
+import real_conflicts
 from mergecoord.panel.builtin import resolve_file
-from mergecoord.panel.hunks import file_conflict
+from mergecoord.panel.hunks import file_conflict, from_markers
 
 COMMANDS = '''#include "builtin.h"
 
@@ -173,3 +175,62 @@ def test_the_built_in_panel_loads_tree_sitter_only_when_a_file_needs_it():
             "'package a\\n\\nvar Y = 2\\n')); print('tree_sitter' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "True"]
+
+
+# -- real conflicts of the corpus (tests/realcorpus/), one per rule and per refusal -----------
+
+@functools.lru_cache(maxsize=None)
+def _repository(name):
+    return real_conflicts.load(real_conflicts.CORPUS / f"{name}.json.xz")
+
+
+def _real(repository, commit, path):
+    """The conflict exactly as the runner builds it from git's output, and the human's file."""
+    for merge in _repository(repository)["merges"]:
+        if merge["commit"].startswith(commit):
+            for f in merge["files"]:
+                if f["path"] == path:
+                    return from_markers(path, f["base"], f["ours"], f["theirs"], f["marked"]), f["human"]
+    raise LookupError(f"{repository} {commit} {path} is not in the corpus")
+
+
+@pytest.mark.parametrize("repository, commit, path, how", [
+    # a change git merged cleanly beside the conflict refused the whole-file merge: only git's
+    # conflicts are merged by tree now (a shell test added on both sides; a YAML list entry)
+    ("git+git", "fea9d18c534a", "t/t1400-update-ref.sh",
+     "hunk 0 by syntax tree (bash): definitions added on both sides, main's first"),
+    ("jekyll+jekyll", "01c95e85dd6b", "docs/_data/tutorials.yml",
+     "hunk 0 by syntax tree (yaml): entries added on both sides, main's first"),
+    ("expressjs+express", "db4448dda88f", "examples/error-pages/index.js",
+     "hunk 0 by syntax tree (javascript): different parts of the tree changed"),
+    # both sides added the same test functions, the branch one more before them: the branch's, in its order
+    ("prometheus+prometheus", "84a83f5c8234", "rules/manager_test.go",
+     "hunk 0 by syntax tree (go): one side added what the other did, and more"),
+    # two one-line declarations added after one blank line stay together, as a person writes them
+    ("expressjs+express", "c96c690dc087", "test/app.router.js",
+     "hunk 0 by syntax tree (javascript): definitions added on both sides, main's first"),
+])
+def test_real_conflicts_settled_as_the_human_did(repository, commit, path, how):
+    conflict, human = _real(repository, commit, path)
+    result = resolve_file(conflict)
+    assert not isinstance(result, str), result
+    assert result.text == human
+    assert how in result.how
+
+
+@pytest.mark.parametrize("repository, commit, path, why", [
+    # both sides moved two imports up; the branch also dropped one of them (its last use went)
+    ("FasterXML+jackson-databind", "c905f329bc1d",
+     "src/test/java/com/fasterxml/jackson/databind/testutil/failure/JacksonTestFailureExpectedInterceptor.java",
+     "kept a line one side removed"),
+    # main added callers of GenerateTestCustomBucketsHistogram(i int); the branch made it (i int64)
+    ("prometheus+prometheus", "1e420ef37301", "tsdb/tsdbutil/histogram.go",
+     "new lines use GenerateTestCustomBucketsHistogram, whose signature the other side changed"),
+    # one new method, named findPrimaryCreator on main and findDefaultCreator on the branch
+    ("FasterXML+jackson-databind", "41951426847c", "src/main/java/com/fasterxml/jackson/databind/AnnotationIntrospector.java",
+     "both sides added nearly the same method_declaration under different names"),
+])
+def test_real_conflicts_that_only_look_mechanical_are_left_to_the_panel(repository, commit, path, why):
+    conflict, human = _real(repository, commit, path)
+    result = resolve_file(conflict)
+    assert isinstance(result, str) and why in result, result
