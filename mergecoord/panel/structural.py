@@ -15,13 +15,20 @@ text), each side's changes are read off an alignment with the base, and:
   matter: entries of a list-like literal (arrays, objects, dicts, initializers, import
   lists) and named definitions, imports and test cases in a scope (a module, a class body,
   an impl block...) — then both are kept, main's first (`entries` / `definitions`);
+- both sides inserting at one place where one side's insertions are the other's and more
+  (in the same order) is that side's (`superset`);
+- two definitions inserted at one place that differ only in their names are one addition
+  the sides named differently: a conflict;
 - anything else — a deletion against an edit, two values for one key, a move — is a
   conflict, and the whole file is left to the panel.
 
 Never guesses: a result is returned only when it parses with the same grammar, has no
 syntax error neither side had, and every definition of both sides is in it exactly as often
 as the merge of the two sides says (a name defined twice that neither side defined twice is
-a refusal).
+a refusal). The three versions merged may be git's merge with each hunk at one side
+(`originals` are then the real sides): what each side really did is checked on those — no
+line lost, none one side removed kept, no new line using a name the other side removed or a
+function whose signature it changed.
 """
 
 from __future__ import annotations
