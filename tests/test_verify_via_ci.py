@@ -81,3 +81,8 @@ def test_the_ci_script_verifies_each_candidate_elsewhere(central, make_worker, t
     assert reason["base"] == central.rev("main") and reason["commit"] == bad["commit"]
     assert reason["tail"] == f"verify-via-ci: m-0002 submitted; log: {ci.url}/logs/1\n" \
                              f"verify-via-ci: m-0002: fail; log: {ci.url}/logs/1"
+
+
+def test_the_readme_shows_the_script_in_full():
+    script = (ROOT / "templates" / "verify-via-ci.py").read_text()
+    assert f"```python\n{script}```" in (ROOT / "README.md").read_text()
