@@ -24,7 +24,7 @@ from .. import child
 from ..state import journal, pause, queue, transcripts
 from ..state.files import break_stale_lock, never_write
 from ..untrusted import printable
-from . import credentials, followups, mainline, recovery, wake
+from . import credentials, followups, mainline, reasons, recovery, wake
 from .decisions.lifecycle import close_superseded
 from .kinds import Context, handler_for
 from .notify import reminders, webhook
@@ -179,9 +179,10 @@ class Runner:
             import traceback
 
             self.log_failure(entry, traceback.format_exc())
-            outcome = MergeOutcome("failed", detail=f"internal error: {exc.__class__.__name__}: {exc}")
-            queue.finish(self.central, entry.id, "failed", error=credentials.redact(outcome.detail), follow=1,
-                         decision=entry.decision)
+            detail = credentials.redact(f"internal error: {exc.__class__.__name__}: {exc}")
+            outcome = MergeOutcome("failed", detail=detail, reason=reasons.internal_error(detail))
+            queue.finish(self.central, entry.id, "failed", error=detail, follow=1,
+                         decision=entry.decision, why=reasons.of_outcome(outcome))
             self.followups.run(entry, outcome)     # e.g. a decision goes back to its human
         self.echo(self.describe(outcome))
         return outcome
@@ -192,10 +193,11 @@ class Runner:
         for _attempt in range(MAX_ATTEMPTS):
             main = self.main_sha()
             if main is None:
-                return self.finish(entry, MergeOutcome(
-                    "failed", detail=f"{self.config.main_ref} does not exist; push a first commit to it"))
+                why = f"{self.config.main_ref} does not exist; push a first commit to it"
+                return self.finish(entry, MergeOutcome("failed", detail=why, reason=reasons.no_main(why)))
             if entry.sha.encode() not in self.store:
-                return self.finish(entry, MergeOutcome("failed", detail=f"commit {entry.sha} is missing"))
+                why = f"commit {entry.sha} is missing"
+                return self.finish(entry, MergeOutcome("failed", detail=why, reason=reasons.damaged(why)))
             try:
                 candidate = self.prepare(entry, main)
             except FileLocked as e:   # an object's lock left by a killed runner
@@ -213,35 +215,49 @@ class Runner:
         return MergeOutcome("requeued", detail="main kept moving; put back in line")
 
     def prepare(self, entry, main):
-        """`entry` onto `main` by its kind's handler, verified and committed: a candidate
+        """`entry` onto `main` by its kind's handler, committed and verified: a candidate
         (status "ready", `commit` the commit to land), or the outcome that ends the entry.
-        Nothing moves: `main` need not be main's value now."""
+        Nothing moves: `main` need not be main's value now.
+
+        The candidate is committed before it is verified, so the verify command (a CI
+        elsewhere) is told the very commit that lands; a commit that fails stays
+        unreferenced, and git's gc takes it."""
         handler = handler_for(entry.kind)
         context = self.context(main)
         outcome = handler.prepare(context, entry)
         if outcome.transcript:
             outcome.transcript = credentials.redact(outcome.transcript)
             transcripts.save(self.central, entry.id, outcome.transcript)
-        if outcome.status != "ready" or not self.verify(entry, outcome):
+        if outcome.status != "ready":
             return outcome
         outcome.commit = handler.commit(context, entry, outcome)
+        if not self.verify(entry, outcome, main):
+            outcome.commit = ""           # never on main: the journal must not name it as the merge's
         return outcome
 
-    def verify(self, entry, outcome):
-        """Run `[verify]` on the candidate's tree; False (and the outcome says why) when it
-        fails: a panel's or the learning store's resolution then goes to a human, a clean
-        merge or a human's choice goes back."""
+    def verify(self, entry, outcome, base):
+        """Run `[verify]` on the candidate (`outcome.commit`, merged onto `base`); False (and
+        the outcome says why) when it fails: a panel's or the learning store's resolution
+        then goes to a human, a clean merge or a human's choice goes back. Journals
+        `verifying` first: `queue --json` and the dashboard show what runs on which base."""
         if not self.config.verify_command:
             return True
         from . import verify
 
-        check = verify.check(self.store, outcome.tree, self.config, self.secrets)
+        base = base.decode() if isinstance(base, bytes) else base
+        identity = verify.Identity(merge_id=entry.id, branch=entry.branch, tree=outcome.tree.decode(),
+                                   base=base, commit=outcome.commit)
+        journal.record(self.central, entry.id, reasons.VERIFYING,
+                       why=reasons.verifying(base, outcome.commit, identity.tree))
+        check = verify.check(self.store, identity, self.config, self.secrets)
         outcome.verify_output = credentials.redact(check.output)
         if check.ok:
             return True
         why = "timed out" if check.timed_out else f"exited {check.returncode}"
         machine = outcome.resolved_by in ("consensus", "learned")
         outcome.status = "escalated" if machine else "failed"
+        outcome.reason = reasons.verify_failed(outcome.verify_output, base, outcome.commit,
+                                               check.returncode, check.timed_out)
         outcome.detail = f"verify command {why} on the {outcome.resolved_by} merge; main stays where it was"
         transcripts.save(self.central, entry.id, (outcome.transcript + "\n\n" if outcome.transcript else "")
                          + f"[verify] {why}\n{outcome.verify_output}")
@@ -257,7 +273,9 @@ class Runner:
             why = ("withdrawn during the merge" if current is None or current.withdrawn
                    else handler_for(entry.kind).moved_on(self.context(main), entry))
             if why:
-                outcome = MergeOutcome("withdrawn", detail=why, decision=entry.decision)
+                reason = (reasons.withdrawn(why) if current is None or current.withdrawn
+                          else handler_for(entry.kind).moved_on_reason(self.context(main), entry, why))
+                outcome = MergeOutcome("withdrawn", detail=why, decision=entry.decision, reason=reason)
                 self.record(entry, outcome)
             else:
                 # Recovery takes a merge for landed only when this very commit is on main.
@@ -279,7 +297,7 @@ class Runner:
         fields = {"commit": outcome.commit, "resolved_by": outcome.resolved_by,
                   "conflicts": outcome.conflicts, "detail": credentials.redact(outcome.detail),
                   "rounds": outcome.rounds, "confidence": round(outcome.confidence, 3),
-                  "decision": outcome.decision or entry.decision}
+                  "decision": outcome.decision or entry.decision, "why": reasons.of_outcome(outcome)}
         queue.finish(self.central, entry.id, outcome.status, tip=entry.sha, follow=1,
                      **{k: v for k, v in fields.items() if v not in ("", [], 0, 0.0)})
 
