@@ -36,7 +36,7 @@ from __future__ import annotations
 import difflib
 import re
 import threading
-from collections import Counter
+from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
@@ -102,8 +102,7 @@ def merge_structure(path: str, base: str, ours: str, theirs: str, originals: Opt
     if parser is None:
         raise Refusal("no grammar for this file")
     texts = [t.encode("utf-8") for t in (base, ours, theirs)]
-    with _LOCK:
-        trees = [parser.parse(t) for t in texts]
+    trees = [_parse(parser, t) for t in texts]
     merger = _Merger(grammar_name(path) or "", texts)
     roots = [tree.root_node for tree in trees]
     merged = merger.node(roots, whole=True)
@@ -115,8 +114,7 @@ def merge_structure(path: str, base: str, ours: str, theirs: str, originals: Opt
         raw, raw_trees = texts, trees
     else:
         raw = [t.encode("utf-8") for t in originals]
-        with _LOCK:
-            raw_trees = [parser.parse(t) for t in raw]
+        raw_trees = [_parse(parser, t) for t in raw]
     # What the sides did outside git's conflicts counts too: a line one side removed, a
     # name it renamed, a function whose parameters it changed.
     check_lines(raw, merged)
@@ -125,6 +123,22 @@ def merge_structure(path: str, base: str, ours: str, theirs: str, originals: Opt
     events = [(side, texts[side].count(b"\n", 0, start), texts[side].count(b"\n", 0, end), rule)
               for side, start, end, rule in merger.events]
     return Merged(text, merger.rules, events)
+
+
+_PARSED: "OrderedDict[tuple, object]" = OrderedDict()
+
+
+def _parse(parser, text: bytes):
+    """The tree of `text`; the last few are kept, since the whole-file merge that may follow
+    the merge of git's conflicts parses the same three sides again."""
+    key = (id(parser), text)
+    with _LOCK:
+        tree = _PARSED.get(key)
+        if tree is None:
+            tree = _PARSED[key] = parser.parse(text)
+            while len(_PARSED) > 6:
+                _PARSED.popitem(last=False)
+        return tree
 
 
 class _Merger:
