@@ -161,7 +161,7 @@ def queue_cmd(ctx, as_json):
 
 
 LOG_FIELDS = ("id", "branch", "sha", "worker", "status", "commit", "resolved_by", "conflicts",
-              "detail", "rounds", "confidence", "decision", "queued_at", "started_at", "finished_at")
+              "detail", "rounds", "confidence", "decision", "queued_at", "started_at", "finished_at", "flaky")
 
 
 def log_rows(central):

@@ -32,6 +32,7 @@ from .outcome import MergeOutcome
 from .panels import Panels
 
 MAX_ATTEMPTS = 20     # re-merges after main moved, before the entry is put back in line
+FLAKY_TAIL = 2000     # characters of a failed run's output kept when a later run passed
 
 
 class Runner:
@@ -49,6 +50,7 @@ class Runner:
         child.protect_self()
         self.panels = Panels(central, config)
         self.followups = followups.Followups(central, config, echo=self.echo, log_failure=self.log_failure)
+        self.window = self.speculation() if config.verify_command else None
 
     def echo(self, line=""):
         """Say `line` on the runner's output (a terminal, or logs/runner.log): branch names,
@@ -126,11 +128,18 @@ class Runner:
                     break
                 self.idle()
                 continue
-            entry = queue.claim(self.central)
-            if entry is not None:
-                self.processed.append((entry, self.process(entry)))
-                unfinished = True
-                continue
+            if self.window is not None:
+                done = self.window.drain(lambda: should_stop() or self.is_paused())
+                if done:
+                    self.processed.extend(done)
+                    unfinished = True
+                    continue
+            else:
+                entry = queue.claim(self.central)
+                if entry is not None:
+                    self.processed.append((entry, self.process(entry)))
+                    unfinished = True
+                    continue
             if unfinished:            # what earlier runs left undone after their outcomes
                 self.followups.retry()
                 unfinished = False
@@ -169,33 +178,76 @@ class Runner:
                        echo=self.echo, panels=self.panels)
 
     def process(self, entry):
-        self.echo(f"[Merge Coordinator] Processing {entry.branch} ({entry.id})...")
         try:
-            journal.record(self.central, entry.id, "started", sha=entry.sha)
+            self.take(entry)
             outcome = self.merge_entry(entry)
         except Exception as exc:  # the queue goes on; the details go to the log
             if recovery.is_stall(exc):
                 raise   # the entry stays 'merging'; recover() settles it on the next run
             import traceback
 
-            self.log_failure(entry, traceback.format_exc())
-            outcome = MergeOutcome("failed", detail=f"internal error: {exc.__class__.__name__}: {exc}")
-            queue.finish(self.central, entry.id, "failed", error=credentials.redact(outcome.detail), follow=1,
-                         decision=entry.decision)
-            self.followups.run(entry, outcome)     # e.g. a decision goes back to its human
+            outcome = self.crashed(entry, traceback.format_exc(), exc)
         self.echo(self.describe(outcome))
         return outcome
+
+    def take(self, entry):
+        self.echo(f"[Merge Coordinator] Processing {entry.branch} ({entry.id})...")
+        journal.record(self.central, entry.id, "started", sha=entry.sha)
+
+    def crashed(self, entry, text, exc):
+        """An internal error while merging `entry`: logged with its traceback, the entry
+        failed (a decision goes back to its human); the queue goes on."""
+        self.log_failure(entry, text)
+        outcome = MergeOutcome("failed", detail=f"internal error: {exc.__class__.__name__}: {exc}")
+        queue.finish(self.central, entry.id, "failed", error=credentials.redact(outcome.detail), follow=1,
+                     decision=entry.decision)
+        self.followups.run(entry, outcome)
+        return outcome
+
+    # -- speculative verification (speculation.py) ----------------------------------
+
+    def speculation(self):
+        """The window of candidates verified at once (`verify.parallel`, `verify.batch`),
+        or None: one entry at a time."""
+        parallel, batch = self.config.verify_parallel, self.config.verify_batch
+        if parallel == 1 and batch == 1:
+            return None
+        from . import speculation
+
+        def open_store():
+            repo = Repo(str(self.central.git_dir))
+            return repo.object_store, repo.close
+
+        def told(outcome):
+            self.echo(self.describe(outcome))
+            return outcome
+
+        steps = speculation.Steps(
+            main=self.main_sha, entries=lambda: queue.entries(self.central),
+            claim=lambda: queue.claim(self.central), take=self.take, candidate=self.candidate,
+            verifying=self.verifying, check=self.check, open_store=open_store, flaky=self.note_flaky,
+            land=lambda main, chain: self.told_chain(self.land_chain(main, chain)),
+            finish=lambda entry, outcome: told(self.finish(entry, outcome)), reject=self.reject,
+            withdraw=lambda entry, why: told(self.finish(entry, self.withdrawn(entry, why), recorded=True)),
+            crashed=lambda entry, text, exc: told(self.crashed(entry, text, exc)), echo=self.echo)
+        return speculation.Window(steps, parallel=parallel, batch=batch)
+
+    def verifying(self, entry, outcome, base):
+        """Journal that `entry`'s candidate is being verified, on which base."""
+        self.echo(f"  verifying {entry.branch} ({entry.id}) on {base.decode()[:10]}")
+        journal.record(self.central, entry.id, "verifying", base=base.decode(), commit=outcome.commit)
+
+    def told_chain(self, landed):
+        if landed[0] == "landed":
+            for outcome in landed[1]:
+                self.echo(self.describe(outcome))
+        return landed
 
     def merge_entry(self, entry):
         """Prepare, verify, commit and land `entry` on the current main, again on the new
         main when it moved meanwhile; then finish. The outcome."""
         for _attempt in range(MAX_ATTEMPTS):
             main = self.main_sha()
-            if main is None:
-                return self.finish(entry, MergeOutcome(
-                    "failed", detail=f"{self.config.main_ref} does not exist; push a first commit to it"))
-            if entry.sha.encode() not in self.store:
-                return self.finish(entry, MergeOutcome("failed", detail=f"commit {entry.sha} is missing"))
             try:
                 candidate = self.prepare(entry, main)
             except FileLocked as e:   # an object's lock left by a killed runner
@@ -213,64 +265,147 @@ class Runner:
         return MergeOutcome("requeued", detail="main kept moving; put back in line")
 
     def prepare(self, entry, main):
-        """`entry` onto `main` by its kind's handler, verified and committed: a candidate
+        """`entry` onto `main` by its kind's handler, committed and verified: a candidate
         (status "ready", `commit` the commit to land), or the outcome that ends the entry.
         Nothing moves: `main` need not be main's value now."""
+        outcome = self.candidate(entry, main)
+        if outcome.status == "ready":
+            self.verify(entry, outcome, main)
+        return outcome
+
+    def candidate(self, entry, base):
+        """`entry` merged onto `base` by its kind's handler and committed (first parent
+        `base`), not verified: status "ready" with `commit`, or the outcome that ends the
+        entry. The commit is referenced by nothing until `land` moves main to it."""
+        if base is None:
+            return MergeOutcome("failed", detail=f"{self.config.main_ref} does not exist; push a first commit to it")
+        if entry.sha.encode() not in self.store:
+            return MergeOutcome("failed", detail=f"commit {entry.sha} is missing")
         handler = handler_for(entry.kind)
-        context = self.context(main)
+        context = self.context(base)
         outcome = handler.prepare(context, entry)
         if outcome.transcript:
             outcome.transcript = credentials.redact(outcome.transcript)
             transcripts.save(self.central, entry.id, outcome.transcript)
-        if outcome.status != "ready" or not self.verify(entry, outcome):
-            return outcome
-        outcome.commit = handler.commit(context, entry, outcome)
+        if outcome.status == "ready":
+            outcome.commit = handler.commit(context, entry, outcome)
         return outcome
 
-    def verify(self, entry, outcome):
-        """Run `[verify]` on the candidate's tree; False (and the outcome says why) when it
-        fails: a panel's or the learning store's resolution then goes to a human, a clean
-        merge or a human's choice goes back."""
+    def verify(self, entry, outcome, base):
+        """Run `[verify]` on the candidate's tree (again, up to `verify.retries` times, when
+        it fails); False (and the outcome says why) when it fails."""
         if not self.config.verify_command:
             return True
+        check, failures = self.check(entry, outcome, base)
+        if check.ok:
+            self.note_flaky(entry, outcome, base, failures)
+            return True
+        self.reject(entry, outcome, check)
+        return False
+
+    def check(self, entry, outcome, base, cancel=None, store=None):
+        """(the verify command's last result on the candidate's tree, the failed runs
+        before it): it runs again after a failure, up to `verify.retries` times. Safe in a
+        thread given its own `store`; setting `cancel` kills the run in flight."""
         from . import verify
 
-        check = verify.check(self.store, outcome.tree, self.config, self.secrets)
+        failures = []
+        for _run in range(1 + self.config.verify_retries):
+            check = verify.check(store or self.store, outcome.tree, self.config, self.secrets, cancel=cancel)
+            if check.ok or (cancel is not None and cancel.is_set()):
+                break
+            failures.append(check)
+        return check, failures
+
+    def note_flaky(self, entry, outcome, base, failures):
+        """A pass after failed runs: journaled (`flaky` in `log --json`) with each failure's
+        verdict, so a flaky suite shows up instead of ejecting good work."""
+        if not failures:
+            return
+        runs = [{"exit": f.returncode, "timed_out": f.timed_out,
+                 "tail": credentials.redact(f.output)[-FLAKY_TAIL:]} for f in failures]
+        journal.record(self.central, entry.id, "flaky", flaky={
+            "runs": len(failures) + 1, "failures": runs, "base": base.decode() if isinstance(base, bytes) else base,
+            "commit": outcome.commit})
+        self.echo(f"  verify passed on run {len(failures) + 1} after {len(failures)} failure(s): recorded as flaky")
+
+    def reject(self, entry, outcome, check):
+        """The candidate failed verification: a panel's or the learning store's resolution
+        goes to a human, a clean merge or a human's choice goes back; main stays."""
         outcome.verify_output = credentials.redact(check.output)
-        if check.ok:
-            return True
         why = "timed out" if check.timed_out else f"exited {check.returncode}"
         machine = outcome.resolved_by in ("consensus", "learned")
         outcome.status = "escalated" if machine else "failed"
         outcome.detail = f"verify command {why} on the {outcome.resolved_by} merge; main stays where it was"
         transcripts.save(self.central, entry.id, (outcome.transcript + "\n\n" if outcome.transcript else "")
                          + f"[verify] {why}\n{outcome.verify_output}")
-        return False
 
     def land(self, entry, main, candidate):
         """Move main by compare-and-swap, journal and dequeue, all under the state lock.
         None when main moved (the caller merges again)."""
         with self.central.lock:
-            current = queue.get(self.central, entry.id)
-            if current is not None and not current.withdrawn and current.sha != entry.sha:
+            why = self.standing(entry, main)
+            if why is None:
                 return None            # re-pushed meanwhile: latest tip wins
-            why = ("withdrawn during the merge" if current is None or current.withdrawn
-                   else handler_for(entry.kind).moved_on(self.context(main), entry))
             if why:
-                outcome = MergeOutcome("withdrawn", detail=why, decision=entry.decision)
-                self.record(entry, outcome)
+                outcome = self.withdrawn(entry, why)
+            elif not self.swap(main, [(entry, candidate)]):
+                return None
             else:
-                # Recovery takes a merge for landed only when this very commit is on main.
-                journal.record(self.central, entry.id, "landing", landing=candidate.commit)
-                if not mainline.compare_and_swap(self.repo.refs, self.config.main_ref, main,
-                                                 candidate.commit.encode(), f"mergecoord: {entry.id} {entry.branch}"):
-                    return None
-                candidate.status = "merged"
                 outcome = candidate
-                self.record(entry, outcome)
         # What follows a merge (learning, webhooks, the state ref) runs without the
         # state lock: a slow webhook must not hold up the pushes queueing meanwhile.
         return self.finish(entry, outcome, recorded=True)
+
+    def land_chain(self, main, chain):
+        """Land `chain` ([(entry, candidate)], each candidate's first parent the commit of
+        the one before, the first's `main`; the last one's tree verified) with one
+        compare-and-swap from `main` to the last candidate, then finish each in order.
+        ("landed", outcomes); ("stale", i, why) when entry i must not land (why None: it
+        was re-pushed; else why not: withdrawn, moved on) and nothing moved; ("moved",)
+        when main is no longer `main`."""
+        with self.central.lock:
+            for i, (entry, _candidate) in enumerate(chain):
+                why = self.standing(entry, main)
+                if why != "":
+                    return "stale", i, why
+            if not self.swap(main, chain):
+                return ("moved",)
+        return "landed", [self.finish(entry, candidate, recorded=True) for entry, candidate in chain]
+
+    def standing(self, entry, main):
+        """Under the state lock, just before main moves: "" when `entry` may land, why not
+        when it must not (withdrawn, or its kind says it moved on), None when its branch
+        was re-pushed meanwhile (latest tip wins: it is merged again)."""
+        current = queue.get(self.central, entry.id)
+        if current is not None and not current.withdrawn and current.sha != entry.sha:
+            return None
+        if current is None or current.withdrawn:
+            return "withdrawn during the merge"
+        return handler_for(entry.kind).moved_on(self.context(main), entry)
+
+    def swap(self, main, chain):
+        """Under the state lock: journal each candidate of `chain` as landing, move main
+        from `main` to the last one by compare-and-swap, and record each merged. False
+        (nothing recorded) when main moved."""
+        # Recovery takes a merge for landed only when this very commit is on main.
+        for entry, candidate in chain:
+            journal.record(self.central, entry.id, "landing", landing=candidate.commit)
+        first, (entry, last) = chain[0][0], chain[-1]
+        message = (f"mergecoord: {entry.id} {entry.branch}" if len(chain) == 1
+                   else f"mergecoord: {first.id}..{entry.id} ({len(chain)} merges)")
+        if not mainline.compare_and_swap(self.repo.refs, self.config.main_ref, main, last.commit.encode(), message):
+            return False
+        for entry, candidate in chain:
+            candidate.status = "merged"
+            self.record(entry, candidate)
+        return True
+
+    def withdrawn(self, entry, why):
+        """Record `entry` as withdrawn (it must not land: `why`); the outcome."""
+        outcome = MergeOutcome("withdrawn", detail=why, decision=entry.decision)
+        self.record(entry, outcome)
+        return outcome
 
     def record(self, entry, outcome):
         """Journal the outcome and take the entry out of the queue (or put it back in

@@ -14,10 +14,10 @@ from .files import append_line
 FINAL = {"merged", "conflicted", "escalated", "failed", "withdrawn", "up-to-date", "rejected"}
 # Events that are steps rather than outcomes map to the status they leave a merge in.
 STATUS_OF = {"requeued": "queued", "started": "merging", "retry": "merging", "landing": "merging",
-             "round": "discussing"}
+             "round": "discussing", "verifying": "merging"}
 # Events that note something about an outcome (its follow-up steps ran, or failed) and
 # leave its status as it was.
-NOTES = {"followed-up", "follow-up-failed"}
+NOTES = {"followed-up", "follow-up-failed", "flaky"}
 
 
 # The type every reader expects of a field; a line where one has another type (hand-edited,
@@ -27,7 +27,7 @@ _NUMBER = (int, float)
 FIELD_TYPES = {"time": _NUMBER, "event": str, "branch": str, "sha": str, "worker": str, "commit": str,
                "resolved_by": str, "detail": str, "decision": str, "kind": str, "reason": str,
                "error": str, "choice": str, "decided_by": str, "tip": str, "landing": str,
-               "follow_error": str, "rounds": int, "round": int, "max_rounds": int, "follow": int,
+               "follow_error": str, "base": str, "rounds": int, "round": int, "max_rounds": int, "follow": int,
                "confidence": _NUMBER, "conflicts": list}
 
 
