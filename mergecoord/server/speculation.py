@@ -311,7 +311,8 @@ class Window:
         if failed is None:
             return False
         i = self.slots.index(failed)
-        if i + 1 < len(self.slots):
+        changed = i + 1 < len(self.slots)
+        if changed:
             self.invalidate(i + 1)
         group = self.covered(failed)
         if len(group) == 1:
@@ -322,7 +323,7 @@ class Window:
             self.steps.echo(f"  verify failed on a batch of {len(group)}: bisecting")
             self.start(half)
             return True
-        return i + 1 < len(self.slots)
+        return changed
 
     # -- landing ----------------------------------------------------------------------
 
