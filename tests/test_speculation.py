@@ -149,8 +149,7 @@ def test_a_branch_pushed_again_while_speculated_on_lands_at_its_new_tip(tmp_path
     start = central.rev("main")
     branches = ["sprint/one", "sprint/two", "sprint/three"]
     old = push_branches(worker, branches)
-    runner = subprocess.Popen([sys.executable, "-m", "mergecoord", "--repo", str(central.path), "start", "--once"],
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    runner = run_in_background(central)
     try:
         assert wait_until(lambda: sum(1 for e in _journal(central) if e["event"] == "verifying") >= 3)
         worker.git("checkout", "-q", "sprint/two")
@@ -169,6 +168,41 @@ def test_a_branch_pushed_again_while_speculated_on_lands_at_its_new_tip(tmp_path
     passed = assert_landed_trees_passed(central, log, start)
     assert set(first_parent_trees(central, start)) <= passed
     assert "pushed again" in out
+
+
+def run_in_background(central):
+    return subprocess.Popen([sys.executable, "-m", "mergecoord", "--repo", str(central.path), "start", "--once"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def test_main_moved_by_someone_else_or_a_withdrawal_remerges_the_window(tmp_path, central, make_worker):
+    script, log = checker(tmp_path, sleep=2.0)
+    configure(central, script, parallel=4)
+    worker, other = make_worker("Apollo"), make_worker("Casey")
+    start = central.rev("main")
+    push_branches(worker, ["sprint/w1", "sprint/w2", "sprint/w3", "sprint/w4"])
+    runner = run_in_background(central)
+    try:
+        assert wait_until(lambda: sum(1 for e in _journal(central) if e["event"] == "verifying") >= 4)
+        other.git("pull", "-q", "origin", "main")
+        other.commit("a direct push to main", {"direct.txt": "direct\n"}, ready=False)
+        other.push("HEAD:main")                                  # main moves under the window
+        worker.git("checkout", "-q", "sprint/w3")
+        worker.commit("not ready after all", ready=False)
+        worker.push("sprint/w3")                                 # withdraws w3
+        out, _ = runner.communicate(timeout=120)
+    finally:
+        runner.kill()
+    assert runner.returncode == 0, out
+    assert merged_branches(central) == ["sprint/w1", "sprint/w2", "sprint/w4"]
+    assert central.show("main:direct.txt") == "direct\n"
+    merges = {m["branch"]: m for m in central.json("log")["merges"]}
+    assert merges["sprint/w3"]["status"] == "withdrawn"
+    direct = central.rev("main~3")
+    assert central.show(f"{direct}:direct.txt") == "direct\n"          # all three landed on top of it
+    passed = assert_landed_trees_passed(central, log, start)
+    assert set(first_parent_trees(central, direct)) <= passed
+    assert "main moved" in out
 
 
 def test_batch_lands_a_passing_batch_at_once_and_bisects_a_culprit(tmp_path, central, make_worker):
