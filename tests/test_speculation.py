@@ -233,6 +233,20 @@ def test_batch_lands_a_passing_batch_at_once_and_bisects_a_culprit(tmp_path, cen
     assert "bad" not in central.git("ls-tree", "-r", "--name-only", "main").stdout
 
 
+def test_parallel_batches_verify_at_once_and_pin_a_culprit(tmp_path, central, make_worker):
+    script, log = checker(tmp_path, sleep=1.0)
+    configure(central, script, parallel=2, batch=2)
+    worker = make_worker("Apollo")
+    branches = ["sprint/q1", "sprint/q2", "sprint/q3", "sprint/bad-q4", "sprint/q5", "sprint/q6"]
+    push_branches(worker, branches)
+    central.run_once()
+    assert merged_branches(central) == [b for b in branches if "bad" not in b]
+    assert {m["branch"]: m["status"] for m in central.json("log")["merges"]}["sprint/bad-q4"] == "failed"
+    assert [what for what, _ in runs(log)][:2] == ["start", "start"]     # two batches at once
+    assert central.rev("main^{tree}") in {t for w, t in runs(log) if w == "pass"}
+    assert "bad" not in central.git("ls-tree", "-r", "--name-only", "main").stdout
+
+
 FLAKY = """#!/bin/sh
 # fails the first run on every tree, passes the next; {always} always fails
 g=$(mktemp -d); git init -q --bare "$g"

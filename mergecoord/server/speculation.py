@@ -258,8 +258,13 @@ class Window:
         for slot in self.slots:
             if not slot.live:
                 continue
-            run = [] if slot.verdict else run + [slot]
-            if len(run) == self.batch and self.running() < self.parallel:
+            if slot.verdict:
+                run = []
+                continue
+            run.append(slot)
+            if len(run) == self.batch:
+                if self.running() >= self.parallel:
+                    return            # in order: a later batch never starts before this one
                 self.start(slot)
                 run = []
         if run and (starved or self.live_count() >= self.capacity) and self.running() < self.parallel:
