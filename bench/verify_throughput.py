@@ -28,20 +28,15 @@ def git(*args, cwd=None):
     return subprocess.run(["git", *args], cwd=cwd, env=ENV, check=True, capture_output=True, text=True).stdout
 
 
-def setup(mc, tmp, name, settings, branches, bad, sleep):
-    """A central repository for one mode, its queue filled with `branches`."""
-    repo = tmp / f"{name}.git"
-    subprocess.run(mc + ["init", "--create", str(repo)], env=ENV, check=True, capture_output=True)
+def setup(tmp, name, settings, branches, bad, sleep):
+    """A central repository for one mode (push_to_main's, runner autostart off), its queue
+    filled with `branches`."""
+    from push_to_main import setup as central_repository
+
+    repo, seed = central_repository(tmp, name, autostart=False)
     config = repo / "mergecoord" / "config.toml"
     check = f"sleep {sleep}; ! ls work | grep -q bad"
-    text = config.read_text().replace("# autostart = true", "autostart = false")
-    config.write_text(text.replace("[verify]\n", f"[verify]\ncommand = '{check}'\n{settings}", 1))
-    seed = tmp / f"{name}-seed"
-    git("clone", "-q", str(repo), str(seed))
-    (seed / "README.md").write_text("# bench\n")
-    git("add", "-A", cwd=seed)
-    git("commit", "-q", "-m", "initial", cwd=seed)
-    git("push", "-q", "origin", "HEAD:main", cwd=seed)
+    config.write_text(config.read_text().replace("[verify]\n", f"[verify]\ncommand = '{check}'\n{settings}", 1))
     for i in range(branches):
         name = f"bad{i:02d}" if i + 1 in bad else f"good{i:02d}"
         git("checkout", "-q", "-B", f"sprint/{name}", "origin/main", cwd=seed)
@@ -70,7 +65,7 @@ def main():
         tmp = Path(tmp)
         results = []
         for n, (mode, settings) in enumerate(MODES):
-            repo = setup(mc, tmp, f"mode{n}", settings, args.branches, bad, args.sleep)
+            repo = setup(tmp, f"mode{n}", settings, args.branches, bad, args.sleep)
             started = time.monotonic()
             subprocess.run(mc + ["--repo", str(repo), "start", "--once"], env=ENV, check=True,
                            capture_output=True)
