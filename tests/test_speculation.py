@@ -20,6 +20,7 @@ GIT_DIR="$g" GIT_WORK_TREE="$PWD" git add -A
 tree=$(GIT_DIR="$g" git write-tree)
 rm -rf "$g"
 echo "start $tree" >> '{log}'
+echo "$MERGECOORD_MERGE_ID $tree $MERGECOORD_TREE $MERGECOORD_BASE $MERGECOORD_COMMIT" >> '{log}.identity'
 sleep {sleep}
 if ls work | grep -q bad; then echo "fail $tree" >> '{log}'; exit 1; fi
 echo "pass $tree" >> '{log}'
@@ -83,13 +84,19 @@ def test_parallel_verifies_at_once_and_lands_in_queue_order(tmp_path, central, m
     events = [what for what, _ in runs(log)]
     assert events[:4] == ["start"] * 4, events
     assert len(events) == 12                                    # one run per entry, no re-runs
-    verifying = [e for e in _journal(central) if e["event"] == "verifying"]
-    # entry k was verified on entry k-1's candidate: its base is the merge below it on main
-    bases = {e["id"]: e["base"] for e in verifying}
+    # entry k was verified on entry k-1's candidate (MERGECOORD_BASE: the merge below it on
+    # main), as the very commit that landed (MERGECOORD_COMMIT), in a checkout of its tree
+    told = {}
+    for line in (tmp_path / "verify.log.identity").read_text().splitlines():
+        merge_id, checked, tree, base, commit = line.split()
+        assert checked == tree
+        told[merge_id] = (base, commit)
     ids = central.merge_ids()
-    assert bases[ids[0]] == start
+    assert told[ids[0]] == (start, _commit_of(central, ids[0]))
     for below, above in zip(ids, ids[1:]):
-        assert bases[above] == _commit_of(central, below)
+        assert told[above] == (_commit_of(central, below), _commit_of(central, above))
+    verifying = [e for e in _journal(central) if e["event"] == "verifying"]
+    assert {e["id"]: e["why"]["base"] for e in verifying} == {i: base for i, (base, _) in told.items()}
     assert "verifying sprint/p3" in out
 
 
@@ -108,6 +115,9 @@ def test_a_failure_mid_chain_is_ejected_and_the_rest_land_without_it(tmp_path, c
     merges = {m["branch"]: m for m in central.json("log")["merges"]}
     bad = merges["sprint/bad"]
     assert bad["status"] == "failed" and "verify command exited 1" in bad["detail"]
+    # verified on the speculative base: sprint/a's candidate, which is what landed below it
+    assert bad["reason"]["code"] == "verify-failed" and bad["reason"]["exit"] == 1
+    assert bad["reason"]["base"] == merges["sprint/a"]["commit"] and bad["commit"] is None
     assert central.json("queue")["entries"] == []
     passed = assert_landed_trees_passed(central, log, start)
     assert set(first_parent_trees(central, start)) <= passed
@@ -184,6 +194,11 @@ def test_main_moved_by_someone_else_or_a_withdrawal_remerges_the_window(tmp_path
     runner = run_in_background(central)
     try:
         assert wait_until(lambda: sum(1 for e in _journal(central) if e["event"] == "verifying") >= 4)
+        # what is being verified, on which base: each candidate on the one before it
+        current = [c for c in central.json("status")["current"] if c["phase"] == "verifying"]
+        queue = [e["reason"] for e in central.json("queue")["entries"]]
+        assert len(current) >= 2 and all(r and r["code"] == "verifying" for r in queue), (current, queue)
+        assert [r["base"] for r in queue[1:]] == [r["commit"] for r in queue[:-1]]
         other.git("pull", "-q", "origin", "main")
         other.commit("a direct push to main", {"direct.txt": "direct\n"}, ready=False)
         other.push("HEAD:main")                                  # main moves under the window
@@ -276,9 +291,11 @@ def test_retries_land_a_flaky_pass_and_record_it(tmp_path, central, make_worker)
     merges = {m["branch"]: m for m in central.json("log")["merges"]}
     flaky = merges["sprint/flaky"]
     assert flaky["status"] == "merged"
-    assert flaky["flaky"]["runs"] == 2 and flaky["flaky"]["failures"][0]["exit"] == 3
-    assert "flaky failure" in flaky["flaky"]["failures"][0]["tail"]
+    reason = flaky["reason"]
+    assert reason["code"] == "flaky" and reason["runs"] == 2 and reason["failures"][0]["exit"] == 3
+    assert "flaky failure" in reason["failures"][0]["tail"] and reason["commit"] == flaky["commit"]
     assert merges["sprint/broken"]["status"] == "failed"
+    assert merges["sprint/broken"]["reason"]["code"] == "verify-failed"
     trees = runs_log.read_text().split()
     assert len(trees) == 5                  # flaky: 2 runs; broken: 1 + 2 retries
     assert "broken" not in central.git("ls-tree", "-r", "--name-only", "main").stdout
@@ -293,7 +310,7 @@ def test_retries_with_parallel_land_every_flaky_branch(tmp_path, central, make_w
     central.run_once()
     assert merged_branches(central) == branches
     merges = {m["branch"]: m for m in central.json("log")["merges"]}
-    assert all(merges[b]["flaky"]["runs"] == 2 for b in branches)
+    assert all(merges[b]["reason"]["code"] == "flaky" and merges[b]["reason"]["runs"] == 2 for b in branches)
 
 
 def test_settings_are_checked(central):

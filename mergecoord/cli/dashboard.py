@@ -8,6 +8,7 @@ Branch names, paths and reasons in it are a pusher's: every one goes through
 
 import os
 
+from ..server.reasons import VERIFYING, describe
 from ..untrusted import printable
 
 
@@ -76,6 +77,10 @@ def render(s, color=False):
             rows.append((f"> Merging: {printable(c['branch'])}", "1"))
             rounds = f", round {c['round']}/{c['max_rounds']}" if c.get("round") else ""
             rows.append((f"  Status: {printable(c['phase'])}{rounds}", ""))
+            reason = c.get("reason") or {}
+            if reason.get("code") == VERIFYING:      # which candidate, on which (speculative) base
+                rows.append((f"  Base: {printable(str(reason.get('base', ''))[:10])}, candidate "
+                             f"{printable(str(reason.get('commit') or reason.get('tree', ''))[:10])}", "36"))
             rows.append((f"  Elapsed: {duration(c['elapsed'])}", ""))
     else:
         idle = "paused" if s["paused"] else ("runner active" if s["runner_active"] else "idle")
@@ -103,6 +108,12 @@ def render(s, color=False):
             rows.append((f"  {d['id']} {printable(d['branch'])} ({duration(d['waiting'])})", ""))
             rows.append((f"    {', '.join(map(printable, d['files']))}", ""))
         rows.append(("  answer with: git merge-decide", ""))
+    if s.get("ejections"):
+        row()
+        rows.append(("Recent Ejections:", ""))
+        for e in s["ejections"]:            # the reason carries a verify command's output: escaped
+            rows.append((f"  {printable(e['id'])} {printable(e['branch'])}", ""))
+            rows.append((f"    {printable(describe(e['reason']))[:100]}", "31"))
     title = "Merge Coordinator Dashboard"
     width = max([len(title) + 8, 39] + [len(text) + 2 for text, _ in rows])
     out = ["╔" + "═" * width + "╗", "║" + paint(title.center(width), "1") + "║",

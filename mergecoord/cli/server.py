@@ -12,6 +12,7 @@ from .. import install
 from ..central import locate
 from ..errors import UserError
 from ..resources import template
+from ..server import reasons
 from ..state import journal, pause, queue
 from ..untrusted import printable
 from .root import central_of, cli, config_of, echo_json, echo_while_read
@@ -136,10 +137,13 @@ def start(ctx, once):
 
 def queue_rows(central):
     rows = []
-    for position, entry in enumerate(queue.entries(central), 1):
+    entries = queue.entries(central)
+    merges = journal.merges(central) if any(e.status == queue.MERGING for e in entries) else {}
+    for position, entry in enumerate(entries, 1):
+        record = merges.get(entry.id) if entry.status == queue.MERGING else None
         rows.append({"id": entry.id, "position": position, "branch": entry.branch, "sha": entry.sha,
                      "worker": entry.worker, "status": entry.status, "kind": entry.kind,
-                     "queued_at": entry.queued_at})
+                     "queued_at": entry.queued_at, "reason": reasons.of_record(record) if record else None})
     return rows
 
 
@@ -161,11 +165,13 @@ def queue_cmd(ctx, as_json):
 
 
 LOG_FIELDS = ("id", "branch", "sha", "worker", "status", "commit", "resolved_by", "conflicts",
-              "detail", "rounds", "confidence", "decision", "queued_at", "started_at", "finished_at", "flaky")
+              "detail", "rounds", "confidence", "decision", "queued_at", "started_at", "finished_at")
 
 
 def log_rows(central):
-    return [{k: rec.get(k) for k in LOG_FIELDS} for rec in journal.merges(central).values()]
+    merges = journal.merges(central)
+    why = reasons.of_merges(merges)
+    return [{**{k: rec.get(k) for k in LOG_FIELDS}, "reason": why[mid]} for mid, rec in merges.items()]
 
 
 @cli.command("log")
@@ -194,13 +200,15 @@ def log_cmd(ctx, as_json):
 def show(ctx, merge_id, as_json):
     """What happened to one merge (MERGE_ID like m-0007), with the panel's transcript."""
     central = central_of(ctx)
-    record = journal.merges(central).get(merge_id)
+    merges = journal.merges(central)
+    record = merges.get(merge_id)
     if record is None:
         raise UserError(f"unknown merge id {merge_id} (see 'mergecoord log')")
+    reason = reasons.of_merges(merges)[merge_id]
     transcript = central.path("transcripts", f"{merge_id}.txt")
     text = transcript.read_text() if transcript.exists() else ""
     if as_json:
-        echo_json({**{k: record.get(k) for k in LOG_FIELDS}, "history": record["history"],
+        echo_json({**{k: record.get(k) for k in LOG_FIELDS}, "reason": reason, "history": record["history"],
                    "transcript": text})
         return
     for key in LOG_FIELDS:
@@ -210,6 +218,8 @@ def show(ctx, merge_id, as_json):
                 value = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(value))
             shown = ", ".join(map(printable, value)) if isinstance(value, list) else printable(value)
             click.echo(f"{key + ':':<13}{shown}")
+    if reason:
+        click.echo(f"{'reason:':<13}{printable(reasons.describe(reason))}")
     click.echo("history:")
     for step in record["history"]:
         click.echo(f"  {time.strftime('%H:%M:%S', time.localtime(step['time']))}  {printable(step['event'])}")

@@ -27,3 +27,4 @@ class MergeOutcome:
     resolutions: dict = field(default_factory=dict)  # path -> resolved text
     verify_output: str = ""
     decision: str = ""               # the decision id, when escalated or applying one
+    reason: dict = field(default_factory=dict)       # why it ends the entry, finer than the status (`reasons`)

@@ -24,7 +24,7 @@ from .. import child
 from ..state import journal, pause, queue, transcripts
 from ..state.files import break_stale_lock, never_write
 from ..untrusted import printable
-from . import credentials, followups, mainline, recovery, wake
+from . import credentials, followups, mainline, reasons, recovery, wake
 from .decisions.lifecycle import close_superseded
 from .kinds import Context, handler_for
 from .notify import reminders, webhook
@@ -32,7 +32,11 @@ from .outcome import MergeOutcome
 from .panels import Panels
 
 MAX_ATTEMPTS = 20     # re-merges after main moved, before the entry is put back in line
-FLAKY_TAIL = 2000     # characters of a failed run's output kept when a later run passed
+WITHDRAWN = "withdrawn during the merge"
+
+
+def _hex(commit):
+    return commit.decode() if isinstance(commit, bytes) else commit
 
 
 class Runner:
@@ -198,9 +202,10 @@ class Runner:
         """An internal error while merging `entry`: logged with its traceback, the entry
         failed (a decision goes back to its human); the queue goes on."""
         self.log_failure(entry, text)
-        outcome = MergeOutcome("failed", detail=f"internal error: {exc.__class__.__name__}: {exc}")
-        queue.finish(self.central, entry.id, "failed", error=credentials.redact(outcome.detail), follow=1,
-                     decision=entry.decision)
+        detail = credentials.redact(f"internal error: {exc.__class__.__name__}: {exc}")
+        outcome = MergeOutcome("failed", detail=detail, reason=reasons.internal_error(detail))
+        queue.finish(self.central, entry.id, "failed", error=detail, follow=1,
+                     decision=entry.decision, why=reasons.of_outcome(outcome))
         self.followups.run(entry, outcome)
         return outcome
 
@@ -222,26 +227,28 @@ class Runner:
             self.echo(self.describe(outcome))
             return outcome
 
+        def verifying(entry, outcome, base):
+            self.echo(f"  verifying {entry.branch} ({entry.id}) on {base.decode()[:10]}")
+            self.verifying(entry, outcome, base)
+
         steps = speculation.Steps(
             main=self.main_sha, entries=lambda: queue.entries(self.central),
             claim=lambda: queue.claim(self.central), take=self.take, candidate=self.candidate,
-            verifying=self.verifying, check=self.check, open_store=open_store, flaky=self.note_flaky,
+            verifying=verifying, check=self.check, open_store=open_store, flaky=self.note_flaky,
             land=lambda main, chain: self.told_chain(self.land_chain(main, chain)),
             finish=lambda entry, outcome: told(self.finish(entry, outcome)), reject=self.reject,
-            withdraw=lambda entry, why: told(self.finish(entry, self.withdrawn(entry, why), recorded=True)),
+            withdraw=lambda entry, why, main=None: told(self.finish(entry, self.withdrawn(entry, why, main),
+                                                                    recorded=True)),
             crashed=lambda entry, text, exc: told(self.crashed(entry, text, exc)), echo=self.echo)
         return speculation.Window(steps, parallel=parallel, batch=batch)
-
-    def verifying(self, entry, outcome, base):
-        """Journal that `entry`'s candidate is being verified, on which base."""
-        self.echo(f"  verifying {entry.branch} ({entry.id}) on {base.decode()[:10]}")
-        journal.record(self.central, entry.id, "verifying", base=base.decode(), commit=outcome.commit)
 
     def told_chain(self, landed):
         if landed[0] == "landed":
             for outcome in landed[1]:
                 self.echo(self.describe(outcome))
         return landed
+
+    # -- one entry's path ----------------------------------------------------------
 
     def merge_entry(self, entry):
         """Prepare, verify, commit and land `entry` on the current main, again on the new
@@ -276,11 +283,15 @@ class Runner:
     def candidate(self, entry, base):
         """`entry` merged onto `base` by its kind's handler and committed (first parent
         `base`), not verified: status "ready" with `commit`, or the outcome that ends the
-        entry. The commit is referenced by nothing until `land` moves main to it."""
+        entry. The candidate is committed before it is verified, so the verify command (a
+        CI elsewhere) is told the very commit that lands; it is referenced by nothing until
+        `land` moves main to it (one that fails stays unreferenced, and git's gc takes it)."""
         if base is None:
-            return MergeOutcome("failed", detail=f"{self.config.main_ref} does not exist; push a first commit to it")
+            why = f"{self.config.main_ref} does not exist; push a first commit to it"
+            return MergeOutcome("failed", detail=why, reason=reasons.no_main(why))
         if entry.sha.encode() not in self.store:
-            return MergeOutcome("failed", detail=f"commit {entry.sha} is missing")
+            why = f"commit {entry.sha} is missing"
+            return MergeOutcome("failed", detail=why, reason=reasons.damaged(why))
         handler = handler_for(entry.kind)
         context = self.context(base)
         outcome = handler.prepare(context, entry)
@@ -292,51 +303,62 @@ class Runner:
         return outcome
 
     def verify(self, entry, outcome, base):
-        """Run `[verify]` on the candidate's tree (again, up to `verify.retries` times, when
-        it fails); False (and the outcome says why) when it fails."""
+        """Run `[verify]` on the candidate (`outcome.commit`, merged onto `base`), again up
+        to `verify.retries` times when it fails; False (and the outcome says why) when it
+        fails."""
         if not self.config.verify_command:
             return True
+        self.verifying(entry, outcome, base)
         check, failures = self.check(entry, outcome, base)
         if check.ok:
             self.note_flaky(entry, outcome, base, failures)
             return True
-        self.reject(entry, outcome, check)
+        self.reject(entry, outcome, check, base)
         return False
 
+    def verifying(self, entry, outcome, base):
+        """Journal `verifying` (with the base) before the verify command runs: `queue
+        --json` and the dashboard show what runs on which base."""
+        journal.record(self.central, entry.id, reasons.VERIFYING,
+                       why=reasons.verifying(_hex(base), outcome.commit, outcome.tree.decode()))
+
     def check(self, entry, outcome, base, cancel=None, store=None):
-        """(the verify command's last result on the candidate's tree, the failed runs
-        before it): it runs again after a failure, up to `verify.retries` times. Safe in a
-        thread given its own `store`; setting `cancel` kills the run in flight."""
+        """(the verify command's last result on the candidate, the failed runs before it):
+        it runs again after a failure, up to `verify.retries` times. Safe in a thread given
+        its own `store`; setting `cancel` kills the run in flight."""
         from . import verify
 
+        identity = verify.Identity(merge_id=entry.id, branch=entry.branch, tree=outcome.tree.decode(),
+                                   base=_hex(base), commit=outcome.commit)
         failures = []
         for _run in range(1 + self.config.verify_retries):
-            check = verify.check(store or self.store, outcome.tree, self.config, self.secrets, cancel=cancel)
+            check = verify.check(store or self.store, identity, self.config, self.secrets, cancel=cancel)
             if check.ok or (cancel is not None and cancel.is_set()):
                 break
             failures.append(check)
         return check, failures
 
     def note_flaky(self, entry, outcome, base, failures):
-        """A pass after failed runs: journaled (`flaky` in `log --json`) with each failure's
-        verdict, so a flaky suite shows up instead of ejecting good work."""
+        """A pass after failed runs: the outcome's reason says so (`flaky`, with each failed
+        run's verdict), so a flaky suite shows up instead of ejecting good work."""
         if not failures:
             return
-        runs = [{"exit": f.returncode, "timed_out": f.timed_out,
-                 "tail": credentials.redact(f.output)[-FLAKY_TAIL:]} for f in failures]
-        journal.record(self.central, entry.id, "flaky", flaky={
-            "runs": len(failures) + 1, "failures": runs, "base": base.decode() if isinstance(base, bytes) else base,
-            "commit": outcome.commit})
+        runs = [(f.returncode, f.timed_out, credentials.redact(f.output)) for f in failures]
+        outcome.reason = reasons.flaky(outcome.resolved_by, runs, _hex(base), outcome.commit)
         self.echo(f"  verify passed on run {len(failures) + 1} after {len(failures)} failure(s): recorded as flaky")
 
-    def reject(self, entry, outcome, check):
-        """The candidate failed verification: a panel's or the learning store's resolution
-        goes to a human, a clean merge or a human's choice goes back; main stays."""
+    def reject(self, entry, outcome, check, base):
+        """The candidate (merged onto `base`) failed verification: a panel's or the learning
+        store's resolution goes to a human, a clean merge or a human's choice goes back;
+        main stays."""
         outcome.verify_output = credentials.redact(check.output)
         why = "timed out" if check.timed_out else f"exited {check.returncode}"
         machine = outcome.resolved_by in ("consensus", "learned")
         outcome.status = "escalated" if machine else "failed"
+        outcome.reason = reasons.verify_failed(outcome.verify_output, _hex(base), outcome.commit,
+                                               check.returncode, check.timed_out)
         outcome.detail = f"verify command {why} on the {outcome.resolved_by} merge; main stays where it was"
+        outcome.commit = ""           # never on main: the journal must not name it as the merge's
         transcripts.save(self.central, entry.id, (outcome.transcript + "\n\n" if outcome.transcript else "")
                          + f"[verify] {why}\n{outcome.verify_output}")
 
@@ -348,7 +370,7 @@ class Runner:
             if why is None:
                 return None            # re-pushed meanwhile: latest tip wins
             if why:
-                outcome = self.withdrawn(entry, why)
+                outcome = self.withdrawn(entry, why, main)
             elif not self.swap(main, [(entry, candidate)]):
                 return None
             else:
@@ -381,7 +403,7 @@ class Runner:
         if current is not None and not current.withdrawn and current.sha != entry.sha:
             return None
         if current is None or current.withdrawn:
-            return "withdrawn during the merge"
+            return WITHDRAWN
         return handler_for(entry.kind).moved_on(self.context(main), entry)
 
     def swap(self, main, chain):
@@ -401,9 +423,12 @@ class Runner:
             self.record(entry, candidate)
         return True
 
-    def withdrawn(self, entry, why):
-        """Record `entry` as withdrawn (it must not land: `why`); the outcome."""
-        outcome = MergeOutcome("withdrawn", detail=why, decision=entry.decision)
+    def withdrawn(self, entry, why, main=None):
+        """Record `entry` as withdrawn (it must not land: `why`, from `standing` on `main`);
+        the outcome."""
+        reason = (reasons.withdrawn(why) if main is None or why == WITHDRAWN
+                  else handler_for(entry.kind).moved_on_reason(self.context(main), entry, why))
+        outcome = MergeOutcome("withdrawn", detail=why, decision=entry.decision, reason=reason)
         self.record(entry, outcome)
         return outcome
 
@@ -414,7 +439,7 @@ class Runner:
         fields = {"commit": outcome.commit, "resolved_by": outcome.resolved_by,
                   "conflicts": outcome.conflicts, "detail": credentials.redact(outcome.detail),
                   "rounds": outcome.rounds, "confidence": round(outcome.confidence, 3),
-                  "decision": outcome.decision or entry.decision}
+                  "decision": outcome.decision or entry.decision, "why": reasons.of_outcome(outcome)}
         queue.finish(self.central, entry.id, outcome.status, tip=entry.sha, follow=1,
                      **{k: v for k, v in fields.items() if v not in ("", [], 0, 0.0)})
 

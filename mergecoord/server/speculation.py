@@ -58,8 +58,8 @@ class Steps:
     flaky: Callable         # (entry, outcome, base, failed runs): a pass after failures
     land: Callable          # (main, [(entry, outcome)]) -> ("landed", outcomes) | ("stale", i, why) | ("moved",)
     finish: Callable        # (entry, outcome) -> outcome: an outcome that ends the entry
-    reject: Callable        # (entry, outcome, result): the outcome says why verification failed
-    withdraw: Callable      # (entry, why) -> outcome: it must not land
+    reject: Callable        # (entry, outcome, result, base): the outcome says why verification failed
+    withdraw: Callable      # (entry, why, main=None) -> outcome: it must not land (why, judged on main)
     crashed: Callable       # (entry, traceback text, exc) -> outcome: an internal error
     echo: Callable          # (line)
 
@@ -341,7 +341,7 @@ class Window:
         if not head.live:
             del self.slots[0]
             if head.ejected:
-                self.steps.reject(head.entry, head.outcome, head.result)
+                self.steps.reject(head.entry, head.outcome, head.result, head.base)
             self.done.append((head.entry, self.steps.finish(head.entry, head.outcome)))
             return True
         group, skipped = [], []
@@ -367,7 +367,7 @@ class Window:
                 self.invalidate(k)
             else:
                 del self.slots[k]
-                self.done.append((slot.entry, self.steps.withdraw(slot.entry, why)))
+                self.done.append((slot.entry, self.steps.withdraw(slot.entry, why, self.main)))
                 self.invalidate(k)
             return True
         self.main = group[-1].outcome.commit.encode()
@@ -376,6 +376,6 @@ class Window:
         self.done.extend((slot.entry, outcome) for slot, outcome in zip(group, landed[1]))
         for slot in skipped:
             if slot.ejected:
-                self.steps.reject(slot.entry, slot.outcome, slot.result)
+                self.steps.reject(slot.entry, slot.outcome, slot.result, slot.base)
             self.done.append((slot.entry, self.steps.finish(slot.entry, slot.outcome)))
         return True

@@ -11,9 +11,11 @@ import time
 
 from ..install import server_hook_problems
 from ..state import decisions, health, journal, pause, queue
-from . import learning
+from . import learning, reasons
 
 ACTIVE_WINDOW = 24 * 3600     # a worker is active if it pushed or merged in the last day
+EJECTIONS = 5                 # the latest entries that left the queue without landing, shown
+LANDED = ("merged", "up-to-date")
 
 
 def start_of_day(now):
@@ -28,6 +30,8 @@ def _phase(entry, record):
         return f"applying human decision {entry.decision}"
     if record.get("status") == "discussing":
         return "AI discussion"
+    if (reasons.of_record(record) or {}).get("code") == reasons.VERIFYING:
+        return "verifying"
     return "merging"
 
 
@@ -40,6 +44,22 @@ def _pending_decisions(central, merges, now):
         out.append({"id": d["id"], "merge_id": d.get("merge_id", ""), "branch": d.get("branch", ""),
                     "files": list(d.get("files", [])), "waiting": round(now - since, 1)})
     return out
+
+
+def _ejections(merges):
+    """The latest EJECTIONS entries that left the queue without landing (or landed and were
+    rolled back), newest first, with their reason."""
+    out = []
+    for mid, reason in reasons.of_merges(merges).items():
+        rec = merges[mid]
+        rolled_back = reason is not None and reason["code"] == "rolled-back"
+        if reason is None or reason["code"] == reasons.VERIFYING or (rec.get("status") in LANDED and not rolled_back):
+            continue
+        when = (merges.get(reason.get("by")) or {}) if rolled_back else rec
+        out.append({"id": mid, "branch": rec.get("branch", ""), "worker": rec.get("worker", ""),
+                    "finished_at": when.get("finished_at"), "reason": reason})
+    out.sort(key=lambda e: e["finished_at"] or 0, reverse=True)
+    return out[:EJECTIONS]
 
 
 def summary(central, config, now=None):
@@ -93,6 +113,7 @@ def summary(central, config, now=None):
                 "phase": _phase(e, record), "elapsed": round(now - e.started_at, 1)}
         if record.get("status") == "discussing" and isinstance(record.get("round"), int):
             item.update(round=record["round"], max_rounds=record.get("max_rounds"))
+        item["reason"] = reasons.of_record(record) if record else None
         current.append(item)
     return {
         "repo": str(central.git_dir),
@@ -115,6 +136,7 @@ def summary(central, config, now=None):
         "learning": learning.score(central, merges),
         "panel_weights": learning.weights(central, config),
         "pending_decisions": pending_decisions,
+        "ejections": _ejections(merges),
         "generated_at": round(now, 3),
         "warnings": health.notices(central) + server_hook_problems(central.git_dir),
     }

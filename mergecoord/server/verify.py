@@ -5,6 +5,11 @@ repository, no working tree of ours is touched), the command runs there with a t
 its output is kept for the transcript. A timed-out command's whole process group is killed.
 The command runs pushed code: it gets only the environment it is given (see
 `child.environment`), optionally as another user, and never a pipe it could hold open.
+
+Besides the checkout (its working directory) the command learns which candidate it checks
+from `Identity`, as MERGECOORD_* variables, so it can hand the work to a CI elsewhere
+(`templates/verify-via-ci.sh`). The branch name in them is a pusher's: a value in the
+environment, never part of a shell string.
 """
 
 from __future__ import annotations
@@ -24,6 +29,23 @@ MAX_OUTPUT = 64 * 1024       # keep the tail: that is where test runners print t
 
 
 @dataclass(frozen=True)
+class Identity:
+    """The candidate a verify command checks: entry `merge_id` of `branch`, merged onto
+    `base` (main, or the candidate of the entry before it) into `tree`, committed as
+    `commit` (all hex)."""
+    merge_id: str
+    branch: str
+    tree: str
+    base: str
+    commit: str = ""
+
+    def environment(self) -> dict:
+        return {"MERGECOORD_MERGE_ID": self.merge_id, "MERGECOORD_BRANCH": self.branch,
+                "MERGECOORD_TREE": self.tree, "MERGECOORD_BASE": self.base,
+                "MERGECOORD_COMMIT": self.commit}
+
+
+@dataclass(frozen=True)
 class VerifyResult:
     ok: bool
     output: str
@@ -31,14 +53,17 @@ class VerifyResult:
     timed_out: bool
 
 
-def check(object_store, tree: bytes, config, secrets, cancel=None) -> VerifyResult:
-    """Run the config's `[verify]` command on `tree` as the runner does: as `verify.user`
-    when one is set, from an allow-listed environment that holds none of `secrets` (the
-    runner's keys) unless `verify.env` names the variable. Setting `cancel` (an Event)
-    kills it: a speculative candidate that no longer counts."""
+def check(object_store, identity: Identity, config, secrets, cancel=None) -> VerifyResult:
+    """Run the config's `[verify]` command on the tree of `identity` as the runner does: as
+    `verify.user` when one is set, from an allow-listed environment that holds none of
+    `secrets` (the runner's keys) unless `verify.env` names the variable, plus the
+    candidate's identity (`Identity.environment`). Setting `cancel` (an Event) kills it: a
+    speculative candidate that no longer counts."""
     user = verify_user(config)
-    return run_verify(object_store, tree, config.verify_command, timeout=config.verify_timeout,
-                      env=verify_environment(config, secrets, user), user=user, cancel=cancel)
+    env = verify_environment(config, secrets, user)
+    env.update(identity.environment())
+    return run_verify(object_store, identity.tree.encode(), config.verify_command, timeout=config.verify_timeout,
+                      env=env, user=user, cancel=cancel)
 
 
 def verify_user(config):

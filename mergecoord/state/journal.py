@@ -17,7 +17,7 @@ STATUS_OF = {"requeued": "queued", "started": "merging", "retry": "merging", "la
              "round": "discussing", "verifying": "merging"}
 # Events that note something about an outcome (its follow-up steps ran, or failed) and
 # leave its status as it was.
-NOTES = {"followed-up", "follow-up-failed", "flaky"}
+NOTES = {"followed-up", "follow-up-failed"}
 
 
 # The type every reader expects of a field; a line where one has another type (hand-edited,
@@ -27,8 +27,9 @@ _NUMBER = (int, float)
 FIELD_TYPES = {"time": _NUMBER, "event": str, "branch": str, "sha": str, "worker": str, "commit": str,
                "resolved_by": str, "detail": str, "decision": str, "kind": str, "reason": str,
                "error": str, "choice": str, "decided_by": str, "tip": str, "landing": str,
-               "follow_error": str, "base": str, "rounds": int, "round": int, "max_rounds": int, "follow": int,
-               "confidence": _NUMBER, "conflicts": list}
+               "follow_error": str, "rounds": int, "round": int, "max_rounds": int, "follow": int,
+               "confidence": _NUMBER, "conflicts": list,
+               "why": dict}          # the reason object (server/reasons.py); `reason` is older free text
 
 
 def _valid(event):

@@ -4,7 +4,7 @@ commit whose first parent is main and whose trailers say how it was resolved."""
 
 from ...merge import MergeError, merge_commits
 from ...untrusted import printable
-from .. import mainline, resolution
+from .. import mainline, reasons, resolution
 from ..outcome import MergeOutcome
 from .handler import Handler
 
@@ -19,7 +19,7 @@ class BranchHandler(Handler):
         try:
             result = merge_commits(store, main, sha)
         except MergeError as e:     # e.g. no history in common with main: git refuses
-            return MergeOutcome("failed", detail=str(e))
+            return MergeOutcome("failed", detail=str(e), reason=reasons.merge_failed(str(e)))
         # Main's history is walked only when git's merge leaves main's tree as it is:
         # walking it on every merge costs more than the merge.
         if result.clean and result.tree == store[main].tree and mainline.is_ancestor(store, sha, main):

@@ -18,7 +18,8 @@ from ...merge.engine import marked_texts
 from ...panel.validate import validate_text
 from ...state import decisions
 from ...untrusted import printable
-from .. import conflicts, mainline, resolution
+from .. import conflicts, mainline, reasons, resolution
+from ..decisions.answer import branch_tips
 from ..decisions.lifecycle import superseded_reason
 from ..outcome import MergeOutcome
 from .branch import merge_commit
@@ -40,14 +41,18 @@ class DecisionHandler(Handler):
         try:
             doc = decisions.load(context.central, entry.decision)
         except decisions.DecisionError as e:
-            return MergeOutcome("failed", detail=str(e), decision=entry.decision)
+            return MergeOutcome("failed", detail=str(e), decision=entry.decision, reason=reasons.damaged(str(e)))
         if doc["status"] == "superseded":
-            return MergeOutcome("withdrawn", detail=decisions.describe_status(doc), decision=doc["id"])
+            why = decisions.describe_status(doc)
+            return MergeOutcome("withdrawn", detail=why, decision=doc["id"],
+                                reason=self.moved_on_reason(context, entry, why))
         if doc["status"] != "decided":
-            return MergeOutcome("failed", detail=decisions.describe_status(doc), decision=doc["id"])
+            why = decisions.describe_status(doc)
+            return MergeOutcome("failed", detail=why, decision=doc["id"], reason=reasons.decision_failed(doc["id"], why))
         moved = self.moved_on(context, entry)
         if moved:                 # the branch moved on since the question: its latest tip wins
-            return MergeOutcome("withdrawn", detail=moved, decision=doc["id"])
+            return MergeOutcome("withdrawn", detail=moved, decision=doc["id"],
+                                reason=self.moved_on_reason(context, entry, moved))
         answer = doc.get("answer") or {}
         by = answer.get("decided_by", "a human")
         if answer.get("choice") == "reject":
@@ -72,8 +77,9 @@ class DecisionHandler(Handler):
                 entries.append(chosen)
         problem = invalid(texts)
         if problem:
+            why = f"the chosen side does not validate: {problem}; answer {doc['id']} again"
             return MergeOutcome("failed", decision=doc["id"], conflicts=[c.path for c in merge.conflicts],
-                                detail=f"the chosen side does not validate: {problem}; answer {doc['id']} again")
+                                detail=why, reason=reasons.decision_failed(doc["id"], why))
         tree = write(store, merge, texts, entries)
         if uncovered:
             return send_back_to_panel(context, entry, doc, merge, tree, uncovered, texts)
@@ -87,6 +93,13 @@ class DecisionHandler(Handler):
     def moved_on(self, context, entry):
         """The branch was deleted or pushed again since the question: the latest tip wins."""
         return superseded_reason(context.central, entry.branch, entry.sha, entry.decision)
+
+    def moved_on_reason(self, context, entry, why):
+        """Superseded by the branch's new tip; withdrawn when the branch is gone."""
+        tip = branch_tips(context.central.root, [entry.branch]).get(entry.branch)
+        if tip and tip != entry.sha:
+            return reasons.superseded(tip, why)
+        return reasons.withdrawn(why)
 
 
 def choose(store, doc, conflict, letter, marked=None):

@@ -15,6 +15,8 @@ Handlers never move a ref: they write objects and return plain data (`MergeOutco
 
 from dataclasses import dataclass, replace
 
+from .. import reasons
+
 
 @dataclass(frozen=True)
 class Context:
@@ -49,3 +51,7 @@ class Handler:
         """Why `entry` must not land any more, asked again under the state lock just before
         main moves; "" when it still stands."""
         return ""
+
+    def moved_on_reason(self, context, entry, why):
+        """The `reasons` object of an entry that `moved_on` (saying `why`) stopped."""
+        return reasons.withdrawn(why)

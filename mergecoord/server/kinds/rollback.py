@@ -13,7 +13,7 @@ import time
 from dulwich.objects import Commit
 
 from ...state import journal
-from .. import mainline
+from .. import mainline, reasons
 from ..outcome import MergeOutcome
 from .handler import Handler
 
@@ -122,7 +122,7 @@ class RollbackHandler(Handler):
             target = find_merge(context.store, context.main, target_id, entry.sha)
             tree = revert_tree(context.store, context.main, target, target_id, journal.landed(context.central))
         except RollbackRefused as e:
-            return MergeOutcome("failed", detail=str(e))
+            return MergeOutcome("failed", detail=str(e), reason=reasons.rollback_refused(str(e)))
         return MergeOutcome("ready", resolved_by="clean", tree=tree, detail=f"reverts {target_id}")
 
     def commit(self, context, entry, outcome):
