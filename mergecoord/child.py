@@ -183,15 +183,22 @@ def protect_self() -> bool:
         return False
 
 
-def wait_or_kill(process, timeout):
-    """Wait for `process` (started with start_new_session) at most `timeout` seconds; its
-    whole process group is killed then, and in any case once it is done (what it left
-    running in the background). False when it timed out."""
-    try:
-        process.wait(timeout=timeout)
-        finished = True
-    except subprocess.TimeoutExpired:
-        finished = False
+def wait_or_kill(process, timeout, cancel=None):
+    """Wait for `process` (started with start_new_session) at most `timeout` seconds, or
+    until `cancel` (a threading.Event) is set; its whole process group is killed then,
+    and in any case once it is done (what it left running in the background). False when
+    it timed out or was cancelled."""
+    deadline = time.monotonic() + timeout
+    finished = False
+    while not finished:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or (cancel is not None and cancel.is_set()):
+            break
+        try:
+            process.wait(timeout=remaining if cancel is None else min(remaining, 0.05))
+            finished = True
+        except subprocess.TimeoutExpired:
+            pass
     _kill_group(process)
     process.wait()
     return finished

@@ -34,6 +34,9 @@ SCHEMA = {
         "timeout": (600, (int, float)),
         "user": ("", str),
         "env": ([], list),
+        "parallel": (1, int),
+        "batch": (1, int),
+        "retries": (0, int),
     },
     "escalation": {
         "always_human": ([], list),
@@ -51,6 +54,8 @@ SCHEMA = {
 def _field(section, key):
     renames = {("verify", "command"): "verify_command", ("verify", "timeout"): "verify_timeout",
                ("verify", "user"): "verify_user", ("verify", "env"): "verify_env",
+               ("verify", "parallel"): "verify_parallel", ("verify", "batch"): "verify_batch",
+               ("verify", "retries"): "verify_retries",
                ("notify", "timeout"): "notify_timeout", ("notify", "format"): "notify_format"}
     return renames.get((section, key), key)
 
@@ -143,6 +148,11 @@ def _values(text, source):
             if problem:
                 raise UserError(f"broken config {source}: {section}.{key} {problem}")
             values[_field(section, key)] = tuple(value) if isinstance(value, list) else value
+    if values.get("verify_user") and values.get("verify_parallel", 1) > 1:
+        # Each run as verify.user ends by killing every process of that user: it would
+        # kill the verifications running beside it.
+        raise UserError(f"broken config {source}: verify.parallel > 1 cannot be combined with verify.user "
+                        "(set parallel = 1, or use verify.batch)")
     if values.get("notify_format", "json") not in NOTIFY_FORMATS:
         raise UserError(f"broken config {source}: notify.format must be one of {', '.join(NOTIFY_FORMATS)}")
     kinds = {p.get("name"): p.get("kind") for p in values.get("panel", DEFAULT_PANEL)}
@@ -250,6 +260,9 @@ RULES = {
     ("verify", "timeout"): _seconds(7 * DAY),
     ("verify", "user"): _user,
     ("verify", "env"): _variables,
+    ("verify", "parallel"): lambda v: _finite(v, 1, 64, low_open=False),
+    ("verify", "batch"): lambda v: _finite(v, 1, 64, low_open=False),
+    ("verify", "retries"): lambda v: _finite(v, 0, 10, low_open=False),
     ("escalation", "always_human"): _strings(),
     ("escalation", "deciders"): _strings(),
     ("escalation", "remind_after_hours"): lambda v: _finite(v, 0, 24 * 365, low_open=False),
@@ -312,7 +325,7 @@ def _kind(types):
 
 # Bumped whenever the rules above change, so that values cached by an older version
 # (which may have let through what is now refused) are checked again.
-CACHE_FORMAT = 2
+CACHE_FORMAT = 3
 # The pre-receive launcher (sh) starts Python only when a push needs it; what it needs to
 # know comes from here, derived from the parsed config, never from grepping the file.
 PROTECTED_REFS = "protected.refs"          # refs only mergecoord may move, one a line

@@ -30,7 +30,7 @@ print(json.dumps({"said": out.getvalue(), "path_changed": sys.path != before, "m
 def test_every_benchmark_is_a_python_file():
     assert [p.name for p in SCRIPTS] == ["agent_calls.py", "core_loop.py", "http_push.py", "mine_corpus.py",
                                          "panel_rounds.py", "push_to_main.py", "push_versus.py",
-                                         "real_history.py", "structural.py"]
+                                         "real_history.py", "structural.py", "verify_throughput.py"]
     assert not [p.name for p in BENCH.iterdir() if p.is_file() and p.suffix != ".py"]
 
 

@@ -29,6 +29,21 @@ def test_repo_is_accepted_after_the_subcommand_too(central, make_worker):
     assert wrong.returncode == 2 and "no such directory" in wrong.stderr
 
 
+def test_init_takes_the_repository_as_an_argument_or_from_repo(tmp_path):
+    for name, args in (("a.git", ["init", "--create", tmp_path / "a.git"]),
+                       ("b.git", ["--repo", tmp_path / "b.git", "init", "--create"]),
+                       ("c.git", ["init", "--create", "--repo", tmp_path / "c.git"])):
+        proc = mergecoord(*args, check=True)
+        assert "mergecoord is set up on" in proc.stdout, name
+        assert (tmp_path / name / "mergecoord" / "config.toml").is_file()
+        assert "mergecoord-hook" in (tmp_path / name / "hooks" / "post-receive").read_text()
+    missing = mergecoord("init", cwd=tmp_path)
+    assert missing.returncode == 2 and "which repository?" in missing.stderr
+    assert "Traceback" not in missing.stderr
+    both = mergecoord("--repo", tmp_path / "a.git", "init", tmp_path / "b.git")
+    assert both.returncode == 2 and "two repositories given" in both.stderr
+
+
 @pytest.mark.skipif(not shutil.which("man"), reason="man (man-db) missing")
 def test_git_help_finds_the_man_page_where_the_readme_links_it(tmp_path):
     # The README's installation: git-merge-decide linked into a bin directory on PATH,

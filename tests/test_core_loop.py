@@ -71,7 +71,13 @@ def test_marker_forms_and_what_is_ignored(central, make_worker):
     worker.work("sprint/suffix", {"c.txt": "c\n"}, "Feature complete READY_TO_MERGE", ready=False)
     worker.work("sprint/no-marker", {"d.txt": "d\n"}, "still working", ready=False)
     worker.work("sprint/lookalike", {"e.txt": "e\n"}, "NOT_READY_TO_MERGE yet", ready=False)
-    worker.work("feature/elsewhere", {"f.txt": "f\n"}, "READY_TO_MERGE", ready=False)
+    worker.work("feature/elsewhere", {"f.txt": "f\n"}, "READY_TO_MERGE", push=False, ready=False)
+    out = worker.push()
+    # a marked branch outside queue.branches is told why nothing happened, once
+    assert ("mergecoord: feature/elsewhere says READY_TO_MERGE but only branches matching "
+            "queue.branches (sprint/*) are queued: not queued") in out.stderr
+    worker.work("feature/unmarked", {"g.txt": "g\n"}, "wip", push=False, ready=False)
+    assert "mergecoord:" not in worker.push().stderr
     branches = [e["branch"] for e in central.json("queue")["entries"]]
     assert branches == ["sprint/own-line", "sprint/prefix", "sprint/suffix"]
     central.run_once()

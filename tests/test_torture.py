@@ -30,16 +30,16 @@ def queued(central):
         return []
 
 
-def test_runners_killed_at_random_points_lose_nothing_and_merge_nothing_twice(central, make_worker):
-    rng = random.Random(SEED)
-    worker = make_worker("Apollo")
-    branches = [f"sprint/t{i:04d}" for i in range(MERGES)]
-    ready, pushed = {}, threading.Event()
-    failures = []
+def push_while_killing(central, worker, branches, seed, window=0.1):
+    """Push `branches` in batches (a seeded pause between them) while runners are started
+    and SIGKILLed, half at a random instant and half just after they start work, until
+    every push is in and the queue is drained. (branch -> tip, the RunnerKiller, seconds)."""
+    rng = random.Random(seed)
+    ready, pushed, failures = {}, threading.Event(), []
 
     def pusher():
         try:
-            for start in range(0, MERGES, BATCH):
+            for start in range(0, len(branches), BATCH):
                 ready.update(push_branches(worker, branches[start:start + BATCH]))
                 time.sleep(rng.uniform(0, 0.5))
         except BaseException as e:  # reported by the main thread
@@ -47,22 +47,28 @@ def test_runners_killed_at_random_points_lose_nothing_and_merge_nothing_twice(ce
         finally:
             pushed.set()
 
-    killer = RunnerKiller(central, random.Random(SEED + 1))
-    choose = random.Random(SEED + 4)
+    killer = RunnerKiller(central, random.Random(seed + 1))
+    choose = random.Random(seed + 4)
     thread = threading.Thread(target=pusher)
     thread.start()
     started = time.monotonic()
     try:
         while not (pushed.is_set() and not queued(central)):
-            # half the runners die at a random instant, half just after they start work
-            killer.round() if choose.random() < 0.5 else killer.round_in_flight()
+            killer.round() if choose.random() < 0.5 else killer.round_in_flight(window)
             assert time.monotonic() - started < 600, "the queue never drained"
     finally:
         thread.join()
         killer.close()
     assert not failures, failures
+    return ready, killer, time.monotonic() - started
+
+
+def test_runners_killed_at_random_points_lose_nothing_and_merge_nothing_twice(central, make_worker):
+    worker = make_worker("Apollo")
+    branches = [f"sprint/t{i:04d}" for i in range(MERGES)]
+    ready, killer, took = push_while_killing(central, worker, branches, SEED)
     print(f"seed {SEED}: {MERGES} merges, {killer.kills} runners killed, "
-          f"{killer.completed} finished, {time.monotonic() - started:.1f}s")
+          f"{killer.completed} finished, {took:.1f}s")
     assert killer.kills >= 10, "the torture killed too few runners to mean anything"
     assert len(ready) == MERGES
     # the last runner may have died after the queue emptied (publishing, say): one
@@ -129,3 +135,44 @@ def test_runners_killed_during_panel_resolutions_merge_each_branch_once(central,
     compile(merged, path, "exec")
     how = {m["resolved_by"] for m in central.json("log")["merges"]}
     assert "consensus" in how, how
+
+
+SPECULATIVE_MERGES = int(os.environ.get("MERGECOORD_TORTURE_SPECULATIVE", "60"))
+
+VERIFY = """#!/bin/sh
+g=$(mktemp -d); git init -q --bare "$g"
+GIT_DIR="$g" GIT_WORK_TREE="$PWD" git add -A; tree=$(GIT_DIR="$g" git write-tree); rm -rf "$g"
+sleep 0.1
+if ls work 2>/dev/null | grep -q bad; then exit 1; fi
+echo "$tree" >> '{passed}'
+"""
+
+
+def test_runners_killed_mid_speculation_land_only_verified_trees_once(tmp_path, central, make_worker):
+    """`verify.parallel = 4` with a verify command that fails the planted bad branches:
+    runners killed at random instants (while four candidates verify, between a landing
+    and its record, ...) lose nothing and merge nothing twice, every tree main ever held
+    since is one the verify command passed, and no bad branch lands."""
+    passed = tmp_path / "passed.log"
+    script = tmp_path / "verify.sh"
+    script.write_text(VERIFY.format(passed=passed))
+    script.chmod(0o755)
+    text = (central.state / "config.toml").read_text()
+    central.set_config(text.replace("[verify]\n", f'[verify]\ncommand = "{script}"\nparallel = 4\n', 1))
+    start = central.rev("main")
+    worker = make_worker("Apollo")
+    names = [f"sprint/{'bad' if i % 13 == 5 else 's'}{i:03d}" for i in range(SPECULATIVE_MERGES)]
+    tips, killer, took = push_while_killing(central, worker, names, SEED + 5, window=0.5)
+    print(f"seed {SEED}: {len(names)} speculative merges, {killer.kills} runners killed, "
+          f"{killer.completed} finished, {took:.1f}s")
+    assert killer.kills >= 5
+    central.run_once()
+    good = {b: sha for b, sha in tips.items() if "/bad" not in b}
+    assert_invariants(central, good)
+    log = {m["branch"]: m for m in central.json("log")["merges"]}
+    for branch in set(tips) - set(good):
+        assert log[branch]["status"] == "failed", log[branch]
+        assert central.git("merge-base", "--is-ancestor", tips[branch], "main", check=False).returncode == 1
+    verified = set(passed.read_text().split())
+    held = central.git("log", "--first-parent", "--format=%T", f"{start}..main").stdout.split()
+    assert held and not set(held) - verified, "main held a tree no verify run passed"

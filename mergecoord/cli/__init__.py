@@ -27,9 +27,9 @@ def accept_repo_everywhere(group):
     for command in group.commands.values():
         if isinstance(command, click.Group):
             accept_repo_everywhere(command)
-        if command.name != "init" and not any("--repo" in p.opts for p in command.params):
+        if not any("--repo" in p.opts for p in command.params):
             command.params.append(click.Option(
-                ["--repo"], metavar="PATH", expose_value=False, is_eager=True,
+                ["--repo", "repo_after_command"], metavar="PATH", expose_value=False, is_eager=True,
                 callback=_repo_after_subcommand,
                 help="The central bare repository (as before the command)."))
 

@@ -10,7 +10,7 @@ import click
 
 from .. import install
 from ..central import locate
-from ..errors import UserError
+from ..errors import UsageError, UserError
 from ..resources import template
 from ..server import reasons
 from ..state import journal, pause, queue
@@ -19,14 +19,21 @@ from .root import central_of, cli, config_of, echo_json, echo_while_read
 
 
 @cli.command()
-@click.argument("repo", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("repo", required=False, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--create", is_flag=True, help="Create the bare repository if it does not exist.")
 @click.pass_context
 def init(ctx, repo, create):
-    """Set up REPO (a bare repository) for mergecoord: config and server hooks."""
+    """Set up REPO (a bare repository; or the one --repo names) for mergecoord: config and
+    server hooks."""
     from ..server import gitolite
     from ..state.files import repair
 
+    named = ctx.find_root().obj.get("repo_arg")
+    if repo is None and named is None:
+        raise UsageError("which repository? mergecoord init REPO (or mergecoord --repo REPO init)")
+    if repo is not None and named is not None and Path(named).resolve() != repo.resolve():
+        raise UsageError(f"two repositories given: {printable(named)} (--repo) and {printable(str(repo))}")
+    repo = repo if repo is not None else Path(named)
     require_git()
     if create and not repo.exists():
         proc = subprocess.run(["git", "init", "--quiet", "--bare", "--initial-branch=main", str(repo)],

@@ -164,7 +164,7 @@ def post_receive(central, lines):
         return False
     config = config_mod.load(central)
     answered = record_answers(central, config, lines)
-    updates = []
+    updates, elsewhere = [], []
     for line in lines:
         # "<old> <new> <ref>", split on plain spaces only: str.split() would also
         # split a ref name at U+00A0 and the like, and drop that branch silently.
@@ -174,11 +174,19 @@ def post_receive(central, lines):
             branch = ref[len("refs/heads/"):]
             if config.branch_matches(branch):
                 updates.append((branch, new))
+            elif new != ZERO and ref != config.main_ref:
+                elsewhere.append((branch, new))
+    commits = read_commits(central.root, [new for _, new in updates + elsewhere if new != ZERO])
+    for branch, new in elsewhere:      # marked as ready, but where nothing is queued from
+        commit = commits.get(new)
+        if commit is not None and has_marker(commit[2], config.marker):
+            patterns = ", ".join(config.branches) or "none"
+            say(f"{branch} says {config.marker} but only branches matching queue.branches "
+                f"({patterns}) are queued: not queued")
     if not updates:
         if answered:
             hand_over(central, config)
         return answered
-    commits = read_commits(central.root, [new for _, new in updates if new != ZERO])
     queued = False
     for branch, new in updates:
         commit = commits.get(new)

@@ -57,6 +57,15 @@ def verify_failed(output, base, commit, returncode=None, timed_out=False):
             "timed_out": bool(timed_out), "tail": tail(output)}
 
 
+def flaky(resolved_by, failures, base, commit):
+    """Merged, but the verify command passed only after failing (`verify.retries`): each
+    failed run as (exit code or None, timed out, its output, already redacted)."""
+    return {"code": "flaky", "resolved_by": resolved_by, "base": base, "commit": commit,
+            "runs": len(failures) + 1,
+            "failures": [{"exit": code, "timed_out": bool(timed_out), "tail": tail(output)}
+                         for code, timed_out, output in failures]}
+
+
 def withdrawn(detail):
     """The branch was deleted, or re-pushed without the marker (or the merge was told not
     to land meanwhile)."""

@@ -32,6 +32,11 @@ from .outcome import MergeOutcome
 from .panels import Panels
 
 MAX_ATTEMPTS = 20     # re-merges after main moved, before the entry is put back in line
+WITHDRAWN = "withdrawn during the merge"
+
+
+def _hex(commit):
+    return commit.decode() if isinstance(commit, bytes) else commit
 
 
 class Runner:
@@ -49,6 +54,7 @@ class Runner:
         child.protect_self()
         self.panels = Panels(central, config)
         self.followups = followups.Followups(central, config, echo=self.echo, log_failure=self.log_failure)
+        self.window = self.speculation() if config.verify_command else None
 
     def echo(self, line=""):
         """Say `line` on the runner's output (a terminal, or logs/runner.log): branch names,
@@ -126,11 +132,18 @@ class Runner:
                     break
                 self.idle()
                 continue
-            entry = queue.claim(self.central)
-            if entry is not None:
-                self.processed.append((entry, self.process(entry)))
-                unfinished = True
-                continue
+            if self.window is not None:
+                done = self.window.drain(lambda: should_stop() or self.is_paused())
+                if done:
+                    self.processed.extend(done)
+                    unfinished = True
+                    continue
+            else:
+                entry = queue.claim(self.central)
+                if entry is not None:
+                    self.processed.append((entry, self.process(entry)))
+                    unfinished = True
+                    continue
             if unfinished:            # what earlier runs left undone after their outcomes
                 self.followups.retry()
                 unfinished = False
@@ -169,35 +182,79 @@ class Runner:
                        echo=self.echo, panels=self.panels)
 
     def process(self, entry):
-        self.echo(f"[Merge Coordinator] Processing {entry.branch} ({entry.id})...")
         try:
-            journal.record(self.central, entry.id, "started", sha=entry.sha)
+            self.take(entry)
             outcome = self.merge_entry(entry)
         except Exception as exc:  # the queue goes on; the details go to the log
             if recovery.is_stall(exc):
                 raise   # the entry stays 'merging'; recover() settles it on the next run
             import traceback
 
-            self.log_failure(entry, traceback.format_exc())
-            detail = credentials.redact(f"internal error: {exc.__class__.__name__}: {exc}")
-            outcome = MergeOutcome("failed", detail=detail, reason=reasons.internal_error(detail))
-            queue.finish(self.central, entry.id, "failed", error=detail, follow=1,
-                         decision=entry.decision, why=reasons.of_outcome(outcome))
-            self.followups.run(entry, outcome)     # e.g. a decision goes back to its human
+            outcome = self.crashed(entry, traceback.format_exc(), exc)
         self.echo(self.describe(outcome))
         return outcome
+
+    def take(self, entry):
+        self.echo(f"[Merge Coordinator] Processing {entry.branch} ({entry.id})...")
+        journal.record(self.central, entry.id, "started", sha=entry.sha)
+
+    def crashed(self, entry, text, exc):
+        """An internal error while merging `entry`: logged with its traceback, the entry
+        failed (a decision goes back to its human); the queue goes on."""
+        self.log_failure(entry, text)
+        detail = credentials.redact(f"internal error: {exc.__class__.__name__}: {exc}")
+        outcome = MergeOutcome("failed", detail=detail, reason=reasons.internal_error(detail))
+        queue.finish(self.central, entry.id, "failed", error=detail, follow=1,
+                     decision=entry.decision, why=reasons.of_outcome(outcome))
+        self.followups.run(entry, outcome)
+        return outcome
+
+    # -- speculative verification (speculation.py) ----------------------------------
+
+    def speculation(self):
+        """The window of candidates verified at once (`verify.parallel`, `verify.batch`),
+        or None: one entry at a time."""
+        parallel, batch = self.config.verify_parallel, self.config.verify_batch
+        if parallel == 1 and batch == 1:
+            return None
+        from . import speculation
+
+        def open_store():
+            repo = Repo(str(self.central.git_dir))
+            return repo.object_store, repo.close
+
+        def told(outcome):
+            self.echo(self.describe(outcome))
+            return outcome
+
+        def verifying(entry, outcome, base):
+            self.echo(f"  verifying {entry.branch} ({entry.id}) on {base.decode()[:10]}")
+            self.verifying(entry, outcome, base)
+
+        steps = speculation.Steps(
+            main=self.main_sha, entries=lambda: queue.entries(self.central),
+            claim=lambda: queue.claim(self.central), take=self.take, candidate=self.candidate,
+            verifying=verifying, check=self.check, open_store=open_store, flaky=self.note_flaky,
+            land=lambda main, chain: self.told_chain(self.land_chain(main, chain)),
+            finish=lambda entry, outcome: told(self.finish(entry, outcome)), reject=self.reject,
+            withdraw=lambda entry, why, main=None: told(self.finish(entry, self.withdrawn(entry, why, main),
+                                                                    recorded=True)),
+            crashed=lambda entry, text, exc: told(self.crashed(entry, text, exc)), echo=self.echo)
+        return speculation.Window(steps, parallel=parallel, batch=batch)
+
+    def told_chain(self, landed):
+        if landed[0] == "landed":
+            for outcome in landed[1]:
+                self.echo(self.describe(outcome))
+        return landed
+
+    # -- one entry's path ----------------------------------------------------------
 
     def merge_entry(self, entry):
         """Prepare, verify, commit and land `entry` on the current main, again on the new
         main when it moved meanwhile; then finish. The outcome."""
         for _attempt in range(MAX_ATTEMPTS):
             main = self.main_sha()
-            if main is None:
-                why = f"{self.config.main_ref} does not exist; push a first commit to it"
-                return self.finish(entry, MergeOutcome("failed", detail=why, reason=reasons.no_main(why)))
-            if entry.sha.encode() not in self.store:
-                why = f"commit {entry.sha} is missing"
-                return self.finish(entry, MergeOutcome("failed", detail=why, reason=reasons.damaged(why)))
             try:
                 candidate = self.prepare(entry, main)
             except FileLocked as e:   # an object's lock left by a killed runner
@@ -217,78 +274,163 @@ class Runner:
     def prepare(self, entry, main):
         """`entry` onto `main` by its kind's handler, committed and verified: a candidate
         (status "ready", `commit` the commit to land), or the outcome that ends the entry.
-        Nothing moves: `main` need not be main's value now.
+        Nothing moves: `main` need not be main's value now."""
+        outcome = self.candidate(entry, main)
+        if outcome.status == "ready":
+            self.verify(entry, outcome, main)
+        return outcome
 
-        The candidate is committed before it is verified, so the verify command (a CI
-        elsewhere) is told the very commit that lands; a commit that fails stays
-        unreferenced, and git's gc takes it."""
+    def candidate(self, entry, base):
+        """`entry` merged onto `base` by its kind's handler and committed (first parent
+        `base`), not verified: status "ready" with `commit`, or the outcome that ends the
+        entry. The candidate is committed before it is verified, so the verify command (a
+        CI elsewhere) is told the very commit that lands; it is referenced by nothing until
+        `land` moves main to it (one that fails stays unreferenced, and git's gc takes it)."""
+        if base is None:
+            why = f"{self.config.main_ref} does not exist; push a first commit to it"
+            return MergeOutcome("failed", detail=why, reason=reasons.no_main(why))
+        if entry.sha.encode() not in self.store:
+            why = f"commit {entry.sha} is missing"
+            return MergeOutcome("failed", detail=why, reason=reasons.damaged(why))
         handler = handler_for(entry.kind)
-        context = self.context(main)
+        context = self.context(base)
         outcome = handler.prepare(context, entry)
         if outcome.transcript:
             outcome.transcript = credentials.redact(outcome.transcript)
             transcripts.save(self.central, entry.id, outcome.transcript)
-        if outcome.status != "ready":
-            return outcome
-        outcome.commit = handler.commit(context, entry, outcome)
-        if not self.verify(entry, outcome, main):
-            outcome.commit = ""           # never on main: the journal must not name it as the merge's
+        if outcome.status == "ready":
+            outcome.commit = handler.commit(context, entry, outcome)
         return outcome
 
     def verify(self, entry, outcome, base):
-        """Run `[verify]` on the candidate (`outcome.commit`, merged onto `base`); False (and
-        the outcome says why) when it fails: a panel's or the learning store's resolution
-        then goes to a human, a clean merge or a human's choice goes back. Journals
-        `verifying` first: `queue --json` and the dashboard show what runs on which base."""
+        """Run `[verify]` on the candidate (`outcome.commit`, merged onto `base`), again up
+        to `verify.retries` times when it fails; False (and the outcome says why) when it
+        fails."""
         if not self.config.verify_command:
             return True
+        self.verifying(entry, outcome, base)
+        check, failures = self.check(entry, outcome, base)
+        if check.ok:
+            self.note_flaky(entry, outcome, base, failures)
+            return True
+        self.reject(entry, outcome, check, base)
+        return False
+
+    def verifying(self, entry, outcome, base):
+        """Journal `verifying` (with the base) before the verify command runs: `queue
+        --json` and the dashboard show what runs on which base."""
+        journal.record(self.central, entry.id, reasons.VERIFYING,
+                       why=reasons.verifying(_hex(base), outcome.commit, outcome.tree.decode()))
+
+    def check(self, entry, outcome, base, cancel=None, store=None):
+        """(the verify command's last result on the candidate, the failed runs before it):
+        it runs again after a failure, up to `verify.retries` times. Safe in a thread given
+        its own `store`; setting `cancel` kills the run in flight."""
         from . import verify
 
-        base = base.decode() if isinstance(base, bytes) else base
         identity = verify.Identity(merge_id=entry.id, branch=entry.branch, tree=outcome.tree.decode(),
-                                   base=base, commit=outcome.commit)
-        journal.record(self.central, entry.id, reasons.VERIFYING,
-                       why=reasons.verifying(base, outcome.commit, identity.tree))
-        check = verify.check(self.store, identity, self.config, self.secrets)
+                                   base=_hex(base), commit=outcome.commit)
+        failures = []
+        for _run in range(1 + self.config.verify_retries):
+            check = verify.check(store or self.store, identity, self.config, self.secrets, cancel=cancel)
+            if check.ok or (cancel is not None and cancel.is_set()):
+                break
+            failures.append(check)
+        return check, failures
+
+    def note_flaky(self, entry, outcome, base, failures):
+        """A pass after failed runs: the outcome's reason says so (`flaky`, with each failed
+        run's verdict), so a flaky suite shows up instead of ejecting good work."""
+        if not failures:
+            return
+        runs = [(f.returncode, f.timed_out, credentials.redact(f.output)) for f in failures]
+        outcome.reason = reasons.flaky(outcome.resolved_by, runs, _hex(base), outcome.commit)
+        self.echo(f"  verify passed on run {len(failures) + 1} after {len(failures)} failure(s): recorded as flaky")
+
+    def reject(self, entry, outcome, check, base):
+        """The candidate (merged onto `base`) failed verification: a panel's or the learning
+        store's resolution goes to a human, a clean merge or a human's choice goes back;
+        main stays."""
         outcome.verify_output = credentials.redact(check.output)
-        if check.ok:
-            return True
         why = "timed out" if check.timed_out else f"exited {check.returncode}"
         machine = outcome.resolved_by in ("consensus", "learned")
         outcome.status = "escalated" if machine else "failed"
-        outcome.reason = reasons.verify_failed(outcome.verify_output, base, outcome.commit,
+        outcome.reason = reasons.verify_failed(outcome.verify_output, _hex(base), outcome.commit,
                                                check.returncode, check.timed_out)
         outcome.detail = f"verify command {why} on the {outcome.resolved_by} merge; main stays where it was"
+        outcome.commit = ""           # never on main: the journal must not name it as the merge's
         transcripts.save(self.central, entry.id, (outcome.transcript + "\n\n" if outcome.transcript else "")
                          + f"[verify] {why}\n{outcome.verify_output}")
-        return False
 
     def land(self, entry, main, candidate):
         """Move main by compare-and-swap, journal and dequeue, all under the state lock.
         None when main moved (the caller merges again)."""
         with self.central.lock:
-            current = queue.get(self.central, entry.id)
-            if current is not None and not current.withdrawn and current.sha != entry.sha:
+            why = self.standing(entry, main)
+            if why is None:
                 return None            # re-pushed meanwhile: latest tip wins
-            why = ("withdrawn during the merge" if current is None or current.withdrawn
-                   else handler_for(entry.kind).moved_on(self.context(main), entry))
             if why:
-                reason = (reasons.withdrawn(why) if current is None or current.withdrawn
-                          else handler_for(entry.kind).moved_on_reason(self.context(main), entry, why))
-                outcome = MergeOutcome("withdrawn", detail=why, decision=entry.decision, reason=reason)
-                self.record(entry, outcome)
+                outcome = self.withdrawn(entry, why, main)
+            elif not self.swap(main, [(entry, candidate)]):
+                return None
             else:
-                # Recovery takes a merge for landed only when this very commit is on main.
-                journal.record(self.central, entry.id, "landing", landing=candidate.commit)
-                if not mainline.compare_and_swap(self.repo.refs, self.config.main_ref, main,
-                                                 candidate.commit.encode(), f"mergecoord: {entry.id} {entry.branch}"):
-                    return None
-                candidate.status = "merged"
                 outcome = candidate
-                self.record(entry, outcome)
         # What follows a merge (learning, webhooks, the state ref) runs without the
         # state lock: a slow webhook must not hold up the pushes queueing meanwhile.
         return self.finish(entry, outcome, recorded=True)
+
+    def land_chain(self, main, chain):
+        """Land `chain` ([(entry, candidate)], each candidate's first parent the commit of
+        the one before, the first's `main`; the last one's tree verified) with one
+        compare-and-swap from `main` to the last candidate, then finish each in order.
+        ("landed", outcomes); ("stale", i, why) when entry i must not land (why None: it
+        was re-pushed; else why not: withdrawn, moved on) and nothing moved; ("moved",)
+        when main is no longer `main`."""
+        with self.central.lock:
+            for i, (entry, _candidate) in enumerate(chain):
+                why = self.standing(entry, main)
+                if why != "":
+                    return "stale", i, why
+            if not self.swap(main, chain):
+                return ("moved",)
+        return "landed", [self.finish(entry, candidate, recorded=True) for entry, candidate in chain]
+
+    def standing(self, entry, main):
+        """Under the state lock, just before main moves: "" when `entry` may land, why not
+        when it must not (withdrawn, or its kind says it moved on), None when its branch
+        was re-pushed meanwhile (latest tip wins: it is merged again)."""
+        current = queue.get(self.central, entry.id)
+        if current is not None and not current.withdrawn and current.sha != entry.sha:
+            return None
+        if current is None or current.withdrawn:
+            return WITHDRAWN
+        return handler_for(entry.kind).moved_on(self.context(main), entry)
+
+    def swap(self, main, chain):
+        """Under the state lock: journal each candidate of `chain` as landing, move main
+        from `main` to the last one by compare-and-swap, and record each merged. False
+        (nothing recorded) when main moved."""
+        # Recovery takes a merge for landed only when this very commit is on main.
+        for entry, candidate in chain:
+            journal.record(self.central, entry.id, "landing", landing=candidate.commit)
+        first, (entry, last) = chain[0][0], chain[-1]
+        message = (f"mergecoord: {entry.id} {entry.branch}" if len(chain) == 1
+                   else f"mergecoord: {first.id}..{entry.id} ({len(chain)} merges)")
+        if not mainline.compare_and_swap(self.repo.refs, self.config.main_ref, main, last.commit.encode(), message):
+            return False
+        for entry, candidate in chain:
+            candidate.status = "merged"
+            self.record(entry, candidate)
+        return True
+
+    def withdrawn(self, entry, why, main=None):
+        """Record `entry` as withdrawn (it must not land: `why`, from `standing` on `main`);
+        the outcome."""
+        reason = (reasons.withdrawn(why) if main is None or why == WITHDRAWN
+                  else handler_for(entry.kind).moved_on_reason(self.context(main), entry, why))
+        outcome = MergeOutcome("withdrawn", detail=why, decision=entry.decision, reason=reason)
+        self.record(entry, outcome)
+        return outcome
 
     def record(self, entry, outcome):
         """Journal the outcome and take the entry out of the queue (or put it back in

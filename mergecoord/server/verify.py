@@ -53,16 +53,17 @@ class VerifyResult:
     timed_out: bool
 
 
-def check(object_store, identity: Identity, config, secrets) -> VerifyResult:
+def check(object_store, identity: Identity, config, secrets, cancel=None) -> VerifyResult:
     """Run the config's `[verify]` command on the tree of `identity` as the runner does: as
     `verify.user` when one is set, from an allow-listed environment that holds none of
     `secrets` (the runner's keys) unless `verify.env` names the variable, plus the
-    candidate's identity (`Identity.environment`)."""
+    candidate's identity (`Identity.environment`). Setting `cancel` (an Event) kills it: a
+    speculative candidate that no longer counts."""
     user = verify_user(config)
     env = verify_environment(config, secrets, user)
     env.update(identity.environment())
     return run_verify(object_store, identity.tree.encode(), config.verify_command, timeout=config.verify_timeout,
-                      env=env, user=user)
+                      env=env, user=user, cancel=cancel)
 
 
 def verify_user(config):
@@ -105,7 +106,7 @@ def checkout_tree(object_store, tree: bytes, directory: Path) -> None:
 
 
 def run_verify(object_store, tree: bytes, command: Union[str, Sequence[str]], *, timeout: float,
-               env: Optional[Mapping[str, str]] = None, user=None) -> VerifyResult:
+               env: Optional[Mapping[str, str]] = None, user=None, cancel=None) -> VerifyResult:
     """Check `tree` out in a temp dir and run `command` there (a string runs through the
     shell, a list is run as is); ok when it exits 0 within `timeout` seconds.
 
@@ -134,12 +135,14 @@ def run_verify(object_store, tree: bytes, command: Union[str, Sequence[str]], *,
                                        start_new_session=True, **as_user)
         except OSError as exc:
             return VerifyResult(False, f"cannot run {shown}: {exc.strerror}", None, False)
-        timed_out = not wait_or_kill(process, timeout)
+        timed_out = not wait_or_kill(process, timeout, cancel) and not (cancel is not None and cancel.is_set())
         if user is not None:
             kill_everything_of(user)
         text = _tail(out)
         if timed_out:
             return VerifyResult(False, text + f"\n[verify timed out after {timeout:g}s]\n", None, True)
+        if cancel is not None and cancel.is_set():
+            return VerifyResult(False, text + "\n[verify cancelled]\n", None, False)
         return VerifyResult(process.returncode == 0, text, process.returncode, False)
 
 
