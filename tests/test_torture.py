@@ -54,6 +54,9 @@ def push_while_killing(central, worker, branches, seed, window=0.1):
     started = time.monotonic()
     try:
         while not (pushed.is_set() and not queued(central)):
+            if not queued(central):     # a runner started now would only find nothing to do
+                time.sleep(0.02)
+                continue
             killer.round() if choose.random() < 0.5 else killer.round_in_flight(window)
             assert time.monotonic() - started < 600, "the queue never drained"
     finally:
