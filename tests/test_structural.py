@@ -209,6 +209,10 @@ def _real(repository, commit, path):
     # two one-line declarations added after one blank line stay together, as a person writes them
     ("expressjs+express", "c96c690dc087", "test/app.router.js",
      "hunk 0 by syntax tree (javascript): definitions added on both sides, main's first"),
+    # new unit test suites inserted on both sides into the sorted lists of a Makefile and a
+    # meson.build: the union in sorted order
+    ("git+git", "8d335468eca3", "Makefile", "hunk 0 insertions into a sorted list, in sorted order"),
+    ("git+git", "8d335468eca3", "t/meson.build", "hunk 0 insertions into a sorted list, in sorted order"),
 ])
 def test_real_conflicts_settled_as_the_human_did(repository, commit, path, how):
     conflict, human = _real(repository, commit, path)
@@ -229,6 +233,9 @@ def test_real_conflicts_settled_as_the_human_did(repository, commit, path, how):
     # one new method, named findPrimaryCreator on main and findDefaultCreator on the branch
     ("FasterXML+jackson-databind", "41951426847c", "src/main/java/com/fasterxml/jackson/databind/AnnotationIntrospector.java",
      "both sides added nearly the same method_declaration under different names"),
+    # a sorted list main rewrote (entries dropped and renamed beside the hunk) while the branch
+    # inserted one: not an insertion into one list (the human kept main's list alone)
+    ("git+git", "7a1d2bd0a596", "po/meson.build", "hunk 0 needs judgement"),
 ])
 def test_real_conflicts_that_only_look_mechanical_are_left_to_the_panel(repository, commit, path, why):
     conflict, human = _real(repository, commit, path)

@@ -4,7 +4,8 @@ mechanically, and nothing else.
 Per hunk: changes that are equal once whitespace is ignored, and independent insertions
 where order does not matter (import lines, entries of list/dict/set literals, bullet lists,
 TOML keys) — the union, each entry once, checked by parsing that no entry of either side was
-lost or fused with another. Per Python file: both sides changed *different* definitions that
+lost or fused with another; entries inserted into a list a build file keeps sorted — the
+union in sorted order (`sortedlines`). Per Python file: both sides changed *different* definitions that
 the line merge put in one hunk — merged definition by definition with the `ast` module.
 
 Never resolves a hunk where both sides changed the same lines differently, and never leaves
@@ -23,6 +24,7 @@ from .hunks import ConflictContext, FileConflict
 from .insertions import union_of_insertions
 from .pystructure import merge_python_definitions
 from .resolver import Proposal, Round, abstain
+from .sortedlines import CONFIDENCE as SORTED_CONFIDENCE, sorted_insertions
 from .validate import validate_text
 from .whitespace import whitespace_equal
 
@@ -69,7 +71,9 @@ def resolve_file(conflict: FileConflict) -> FileResolution | str:
     unresolved: list[str] = []
     for hunk in conflict.hunks:
         for strategy, how, level in ((whitespace_equal, "equal ignoring whitespace", WHITESPACE_CONFIDENCE),
-                                     (union_of_insertions, "union of independent insertions", UNION_CONFIDENCE)):
+                                     (union_of_insertions, "union of independent insertions", UNION_CONFIDENCE),
+                                     (sorted_insertions, "insertions into a sorted list, in sorted order",
+                                      SORTED_CONFIDENCE)):
             lines = strategy(conflict, hunk)
             if lines is not None and strategy is union_of_insertions and is_changelog(conflict.path):
                 if not _lands_unreleased(conflict, hunk.index):
