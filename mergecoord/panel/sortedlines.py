@@ -2,13 +2,14 @@
 (the test scripts of a `meson.build`, `LIB_OBJS += …` in a Makefile). The result is the
 union in sorted order, as whoever keeps the list sorted would write it. Pure.
 
-For files no grammar parses (build files), never for changelogs. The hunk's lines and the
-lines next to it that git merged cleanly form a *run*: consecutive lines of one shape (a
-quoted string with the same indentation and comma, or one variable's `+=`), at least
-at least two of them in the base and four in the result. Settled only when each side only inserted lines into that
-run, the run is sorted and free of repeats in the base, in ours and in theirs, and no entry
-is both sides' (two sides adding one entry is a coincidence worth a look). Anything else —
-a line removed or changed, a line of another shape, an unsorted list — is not this rule's.
+For files no grammar parses (build files), never for changelogs; confidence 0.92. The hunk's
+lines and the lines next to it that git merged cleanly form a *run*: consecutive lines of
+one shape (a quoted string with the same indentation and comma, or one variable's `+=`), at
+least two of them in the base and four in the result. Settled only when each side only
+inserted lines into that run (the whole list as the side has it: a side that also removed
+or renamed an entry rewrote the list), the run is sorted and free of repeats in the base, in
+ours and in theirs, and no entry is both sides'. Anything else — a line removed or changed, a
+line of another shape, an unsorted list — is not this rule's.
 """
 
 from __future__ import annotations
