@@ -213,6 +213,15 @@ def _real(repository, commit, path):
     # meson.build: the union in sorted order
     ("git+git", "8d335468eca3", "Makefile", "hunk 0 insertions into a sorted list, in sorted order"),
     ("git+git", "8d335468eca3", "t/meson.build", "hunk 0 insertions into a sorted list, in sorted order"),
+    # main dropped the blank line at the end of a class, the branch added a method there (its
+    # last brace with trailing spaces): layout only, main's deliberate change of it stands
+    ("FasterXML+jackson-databind", "2fb677b13c10",
+     "src/test/java/tools/jackson/databind/records/tofix/RecordWIthJsonIgnoreAndValue4628Test.java",
+     "hunk 0 by syntax tree (java): only blank lines or spaces at the start or end of a block differ"),
+    # both added declarations at the end of an #ifdef; main's ended without the blank line
+    # before #endif, the branch's with it: the blanks come with the block that ends the merge
+    ("git+git", "b97b360c514a", "git-compat-util.h",
+     "hunk 0 by syntax tree (c): definitions added on both sides, main's first"),
 ])
 def test_real_conflicts_settled_as_the_human_did(repository, commit, path, how):
     conflict, human = _real(repository, commit, path)

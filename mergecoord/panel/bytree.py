@@ -21,6 +21,7 @@ RULES = {
     "definitions": ("definitions added on both sides, main's first", 0.90),
     "disjoint": ("different parts of the tree changed", 0.90),
     "superset": ("one side added what the other did, and more", 0.93),
+    "layout": ("only blank lines or spaces at the start or end of a block differ: as the side that changed them", 0.90),
     "changelog": ("changelog entries added to the unreleased section", 0.90),
     "sections": ("released sections of both sides, newest version first", 0.90),
 }

@@ -19,6 +19,12 @@ text), each side's changes are read off an alignment with the base, and:
   (in the same order) is that side's (`superset`);
 - two definitions inserted at one place that differ only in their names are one addition
   the sides named differently: a conflict;
+- the text before a node's first item or after its last changed by one side next to the
+  other side's change of that item is a conflict, unless the three versions of it differ
+  only in blank lines and spaces in a language where those are never meaning (C-like
+  languages and Ruby; not Python or YAML): then the blanks of the side that changed them
+  while keeping the item at that end, else those of the side whose item ends the merge
+  (`layout`);
 - anything else — a deletion against an edit, two values for one key, a move — is a
   conflict, and the whole file is left to the panel.
 
@@ -62,6 +68,10 @@ _IMPORTS = ("import", "use_declaration", "preproc_include", "using_directive", "
 _TEST_CALLS = {"test_expect_success", "test_expect_failure", "test_lazy_prereq", "it", "describe", "test",
                "context", "specify", "scenario", "feature", "before", "after"}
 
+
+# Languages where blank lines and spaces between tokens never change meaning (not Python or
+# YAML, where indentation is syntax).
+_FREE_LAYOUT = {"c", "cpp", "c_sharp", "java", "javascript", "typescript", "tsx", "go", "rust", "ruby"}
 
 _LEAVES = {"string", "string_literal", "template_string", "raw_string", "number", "integer", "float",
            "binary_expression", "unary_expression", "parenthesized_expression", "comparison_operator",
@@ -164,17 +174,47 @@ class _Merger:
         items = [s[1] for s in seqs]
         if not items[0] and not items[1] and not items[2]:
             raise Refusal(f"both sides changed the same {b.type}")
-        head = three_way(*heads, what=f"the start of a {b.type}")
-        tail = three_way(*tails, what=f"the end of a {b.type}")
-        # The text before the first item and after the last (a trailing comment block, the
-        # closing brace's indentation) changed by one side next to the other side's change
-        # of that item: one change to git, a judgement to us.
-        for ends, at in ((heads, 0), (tails, -1)):
-            sides = [i for i in (1, 2) if ends[i] != ends[0]]
-            if len(sides) == 1 and items[0] and _end_changed(items[0], items[3 - sides[0]], at):
-                raise Refusal(f"both sides changed the {'start' if at == 0 else 'end'} of a {b.type}")
+        ends = []
+        for sides, at in ((heads, 0), (tails, -1)):
+            try:
+                ends.append(_end(sides, items, at, f"the {'start' if at == 0 else 'end'} of a {b.type}"))
+            except Refusal:
+                if not self._layout_only(sides):
+                    raise
+                ends.append(None)       # layout only: read once the items are merged
         merged = self.sequence(b, items)
+        head, tail = (self._layout(sides, items, merged, at) if end is None else end
+                      for end, sides, at in ((ends[0], heads, 0), (ends[1], tails, -1)))
         return head + _render(merged, items) + tail
+
+    def _layout(self, ends, items, merged, at) -> bytes:
+        """Blank lines or spaces before a node's first item (at=0) or after its last (-1),
+        where the three versions differ in nothing else. A side that kept the base's item
+        at that end and changed the blanks there meant to (main's, when both did,
+        differently). A side that put a new item there brought its blanks along with it: the
+        end is then the one of the side whose item ends the merge."""
+        meant = {ends[i] for i in (1, 2) if ends[i] != ends[0] and items[0] and not _end_changed(items[0], items[i], at)}
+        if meant:
+            end = ends[1] if len(meant) > 1 else meant.pop()
+        elif not merged or (items[0] and merged[at].sig == items[0][at].sig):
+            end = ends[0]
+        else:
+            owners = [i for i in (1, 2) if items[i] and items[i][at].sig == merged[at].sig]
+            end = ends[owners[0]] if owners else ends[0]
+        for side in (1, 2):
+            if ends[side] == end != ends[0] and items[side]:
+                self.note("layout", side, [items[side][at]])
+                break
+        else:
+            self.note("layout", 1, [])
+        return end
+
+    def _layout_only(self, ends) -> bool:
+        """Whether three versions of the text around a node's items differ, and only in
+        whitespace, in a language where whitespace between tokens is never meaning."""
+        if self.grammar not in _FREE_LAYOUT or ends[0] == ends[1] == ends[2]:
+            return False
+        return len({b"".join(end.split()) for end in ends}) == 1
 
     def items(self, node, side: int, whole: bool):
         """(head, items, tail) of one version of a node."""
@@ -378,6 +418,18 @@ def _is_method(node) -> bool:
     while declarator is not None and declarator.type in ("pointer_declarator", "reference_declarator"):
         declarator = declarator.child_by_field_name("declarator")
     return declarator is not None and declarator.type == "function_declarator"
+
+
+def _end(ends, items, at: int, what: str) -> bytes:
+    """The text before a node's first item (at=0) or after its last (-1), merged."""
+    end = three_way(*ends, what=what)
+    # The text before the first item and after the last (a trailing comment block, a closing
+    # brace) changed by one side next to the other side's change of that item: one change
+    # to git, a judgement to us.
+    changed = [i for i in (1, 2) if ends[i] != ends[0]]
+    if len(changed) == 1 and items[0] and _end_changed(items[0], items[3 - changed[0]], at):
+        raise Refusal(f"both sides changed {what}")
+    return end
 
 
 def _end_changed(base: list[Item], side: list[Item], at: int) -> bool:
