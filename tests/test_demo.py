@@ -1,6 +1,8 @@
 """`mergecoord demo`: the seed's story runs in one command, and its end state is right."""
 
 import json
+import os
+import subprocess
 import time
 
 from conftest import git, mergecoord
@@ -28,6 +30,15 @@ def test_demo_replays_the_seed_story(tmp_path):
     # The escalation: a 2-1 vote, each panelist's vote in the decision box.
     assert "AI Vote: 2 for A, 1 for B" in out
     assert "[Athena] for B (own side, not counted, 90%)" in out and "[Numa] for A (75%)" in out
+
+    # The last line tells the reader how to go on, in words a shell takes from anywhere
+    # (the quick start runs .venv/bin/mergecoord, which is on no PATH).
+    explore = out.rstrip().splitlines()[-1]
+    assert explore.startswith("Explore: cd ")
+    went_on = subprocess.run(["sh", "-c", explore.removeprefix("Explore: ")], cwd=tmp_path,
+                             capture_output=True, text=True, env={**os.environ, "PATH": "/usr/bin:/bin"})
+    assert went_on.returncode == 0, went_on.stderr
+    assert "m-0005" in went_on.stdout and "sprint/store-batching" in went_on.stdout
 
     central = sandbox / "Tekton.git"
     assert sorted(p.name for p in sandbox.iterdir()) == [
