@@ -3,18 +3,14 @@
 import json
 import os
 import subprocess
-import time
 
 from conftest import git, mergecoord
 
 
 def test_demo_replays_the_seed_story(tmp_path):
     sandbox = tmp_path / "demo"
-    began = time.monotonic()
     proc = mergecoord("demo", sandbox)
-    took = time.monotonic() - began
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert took < 30
     out = proc.stdout
     for needle in ("queued sprint/optimize-vector-search as m-0001", "Clean merge to main",
                    "Applying AI consensus merge", "3 branches processed", "2 clean merges",

@@ -122,6 +122,8 @@ def start(ctx, once):
                  else "[Merge Coordinator] Stopped with entries still queued.")
             for line in dashboard.run_report(outcomes, time.monotonic() - began):
                 echo(line)
+        elif not runner.is_paused():
+            echo("[Merge Coordinator] the queue is empty: nothing to merge")
         return
     echo(f"mergecoord runner on {central.git_dir} (Ctrl-C to stop)")
     stopping = []
