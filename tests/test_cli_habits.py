@@ -20,6 +20,8 @@ def test_repo_is_accepted_after_the_subcommand_too(central, make_worker):
     queue = json.loads(mergecoord("queue", "--json", "--repo", central.path, check=True, **elsewhere).stdout)
     assert [e["branch"] for e in queue["entries"]] == ["sprint/a"]
     assert "All merges complete" in mergecoord("start", "--once", "--repo", central.path, check=True, **elsewhere).stdout
+    again = mergecoord("start", "--once", "--repo", central.path, check=True, **elsewhere).stdout
+    assert again.strip() == "[Merge Coordinator] the queue is empty: nothing to merge"
     assert central.merge_ids() == ["m-0001"]
     assert "m-0001" in mergecoord("log", f"--repo={central.path}", check=True, **elsewhere).stdout
     # After the subcommand wins over before it, as the later option does.

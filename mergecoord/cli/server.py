@@ -122,6 +122,8 @@ def start(ctx, once):
                  else "[Merge Coordinator] Stopped with entries still queued.")
             for line in dashboard.run_report(outcomes, time.monotonic() - began):
                 echo(line)
+        elif not runner.is_paused():
+            echo("[Merge Coordinator] the queue is empty: nothing to merge")
         return
     echo(f"mergecoord runner on {central.git_dir} (Ctrl-C to stop)")
     stopping = []
@@ -171,14 +173,23 @@ def queue_cmd(ctx, as_json):
                    f"{row['sha'][:10]}  {printable(row['worker'])}")
 
 
-LOG_FIELDS = ("id", "branch", "sha", "worker", "status", "commit", "resolved_by", "conflicts",
+LOG_FIELDS = ("id", "branch", "sha", "worker", "status", "kind", "commit", "resolved_by", "conflicts",
               "detail", "rounds", "confidence", "decision", "queued_at", "started_at", "finished_at")
+
+
+def log_fields(rec):
+    """A journal record's LOG_FIELDS as `log --json` and `show --json` give them: a field
+    without a value is null (the journal writes "" for a merge without a decision), and an
+    entry journaled before kinds existed was a branch."""
+    row = {k: None if rec.get(k) == "" else rec.get(k) for k in LOG_FIELDS}
+    row["kind"] = row["kind"] or "branch"
+    return row
 
 
 def log_rows(central):
     merges = journal.merges(central)
     why = reasons.of_merges(merges)
-    return [{**{k: rec.get(k) for k in LOG_FIELDS}, "reason": why[mid]} for mid, rec in merges.items()]
+    return [{**log_fields(rec), "reason": why[mid]} for mid, rec in merges.items()]
 
 
 @cli.command("log")
@@ -196,8 +207,8 @@ def log_cmd(ctx, as_json):
     for row in rows:
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(row["finished_at"] or row["queued_at"] or 0))
         how = f" ({row['resolved_by']})" if row["resolved_by"] else ""
-        click.echo(f"{row['id']}  {when}  {row['status']:<10}{printable(how):<12} {printable(row['branch'])}  "
-                   f"{printable(row['worker'])}")
+        click.echo(f"{row['id']}  {when}  {row['status']:<10}{printable(how):<12} {printable(row['branch'] or '')}  "
+                   f"{printable(row['worker'] or '')}")
 
 
 @cli.command()
@@ -215,7 +226,7 @@ def show(ctx, merge_id, as_json):
     transcript = central.path("transcripts", f"{merge_id}.txt")
     text = transcript.read_text() if transcript.exists() else ""
     if as_json:
-        echo_json({**{k: record.get(k) for k in LOG_FIELDS}, "reason": reason, "history": record["history"],
+        echo_json({**log_fields(record), "reason": reason, "history": record["history"],
                    "transcript": text})
         return
     for key in LOG_FIELDS:

@@ -13,6 +13,7 @@ code and commands a user runs. `run()` returns what it built so a test can check
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -323,8 +324,24 @@ class Story:
         self.act_learning()
         self.act_dashboard()
         self.echo("")
-        self.echo(f"Explore: cd {self.sandbox.root}; mergecoord --repo {self.sandbox.central_path.name} log")
+        self.echo(f"Explore: cd {shlex.quote(str(self.sandbox.root))}; "
+                  f"{typed_command()} --repo {self.sandbox.central_path.name} log")
         return self.result
+
+
+def typed_command():
+    """`mergecoord` as the reader can type it in the sandbox: the bare name when it is this
+    installation's on PATH, else the script's full path (the quick start runs
+    .venv/bin/mergecoord, which is on no PATH: `mergecoord` alone was 'command not found')."""
+    import shutil
+
+    script = Path(sys.executable).parent / "mergecoord"
+    if not script.is_file():
+        return f"{shlex.quote(sys.executable)} -m mergecoord"
+    found = shutil.which("mergecoord")
+    if found and Path(found).resolve() == script.resolve():
+        return "mergecoord"
+    return shlex.quote(str(script))
 
 
 def run(directory=None, *, interactive=False, echo=print):
