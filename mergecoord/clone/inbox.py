@@ -45,7 +45,7 @@ def remember(clone, *, acked=(), shown=()):
 
 def ack(clone, task_id):
     """Remember here that the task is acknowledged: (task, whether it already was)."""
-    task = next((t for t in published_tasks(clone)[0] if t.id == task_id), None)
+    task = next((t for t in published_tasks(clone) if t.id == task_id), None)
     if task is None:
         raise UserError(f"unknown task {task_id} (see 'mergecoord inbox'; 'git fetch' brings new ones)")
     if task.status != "acked":
@@ -69,13 +69,12 @@ def fetch_state(clone, remote):
 
 def published_tasks(clone):
     """Every task in the fetched state ref, oldest first, with its status as this
-    clone sees it ('acked' when acked here or on the server). [] without the ref.
-    Returns (tasks, emails) where emails maps a task id to the email it carries."""
+    clone sees it ('acked' when acked here or on the server). [] without the ref."""
     from ..state.tasks import Task
 
     proc = clone.git("ls-tree", "-r", "-z", "--full-tree", STATE_REF, "--", "inbox")
     if proc.returncode:
-        return [], {}
+        return []
     blobs = []
     for record in proc.stdout.split("\0"):
         meta, _, path = record.partition("\t")
@@ -83,7 +82,7 @@ def published_tasks(clone):
         if len(parts) == 3 and parts[1] == "blob" and path.endswith(".toml"):
             blobs.append(parts[2])
     acked = memory(clone)["acked"]
-    tasks, emails = [], {}
+    tasks = []
     for text in read_blobs(clone.top, blobs):
         doc = parse_task(text)
         if doc is None:
@@ -91,25 +90,19 @@ def published_tasks(clone):
         if doc["id"] in acked:
             doc["status"] = "acked"
         tasks.append(Task(**{k: v for k, v in doc.items() if k in Task.__dataclass_fields__}))
-        if isinstance(doc.get("email"), str):
-            emails[doc["id"]] = doc["email"]
-    return sorted(tasks, key=lambda t: t.id), emails
+    return sorted(tasks, key=lambda t: t.id)
 
 
 def tasks_for(clone, worker=None):
     """(worker name, the worker's tasks). The name defaults to identity(); a task is
     the worker's when its worker matches the name (punctuation aside, as
-    inbox directories are named: `Worker 1` is `Worker_1`) or the email it
-    carries is user.email."""
+    inbox directories are named: `Worker 1` is `Worker_1`). The server names a task's
+    worker as it names the merge's author (`[workers]`, else the author's name)."""
     from ..state.tasks import safe_name
 
-    name, email, _ = clone.identity()
-    name = worker or name
-    tasks, emails = published_tasks(clone)
+    name = worker or clone.identity()[0]
     key = safe_name(name) if name else None
-    mine = [t for t in tasks
-            if (key and safe_name(t.worker) == key)
-            or (not worker and email and emails.get(t.id, "").lower() == email.lower())]
+    mine = [t for t in published_tasks(clone) if key and safe_name(t.worker) == key]
     return name, mine
 
 
