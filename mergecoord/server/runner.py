@@ -237,8 +237,8 @@ class Runner:
             verifying=verifying, check=self.check, open_store=open_store, flaky=self.note_flaky,
             land=lambda main, chain: self.told_chain(self.land_chain(main, chain)),
             finish=lambda entry, outcome: told(self.finish(entry, outcome)), reject=self.reject,
-            withdraw=lambda entry, why, main=None: told(self.finish(entry, self.withdrawn(entry, why, main),
-                                                                    recorded=True)),
+            withdraw=lambda entry, reason=None: told(self.finish(entry, self.withdrawn(entry, reason),
+                                                                 recorded=True)),
             crashed=lambda entry, text, exc: told(self.crashed(entry, text, exc)), echo=self.echo)
         return speculation.Window(steps, parallel=parallel, batch=batch)
 
@@ -370,7 +370,7 @@ class Runner:
             if why is None:
                 return None            # re-pushed meanwhile: latest tip wins
             if why:
-                outcome = self.withdrawn(entry, why, main)
+                outcome = self.withdrawn(entry, why)
             elif not self.swap(main, [(entry, candidate)]):
                 return None
             else:
@@ -384,8 +384,8 @@ class Runner:
         the one before, the first's `main`; the last one's tree verified) with one
         compare-and-swap from `main` to the last candidate, then finish each in order.
         ("landed", outcomes); ("stale", i, why) when entry i must not land (why None: it
-        was re-pushed; else why not: withdrawn, moved on) and nothing moved; ("moved",)
-        when main is no longer `main`."""
+        was re-pushed; else the reason object: withdrawn, moved on) and nothing moved;
+        ("moved",) when main is no longer `main`."""
         with self.central.lock:
             for i, (entry, _candidate) in enumerate(chain):
                 why = self.standing(entry, main)
@@ -396,15 +396,15 @@ class Runner:
         return "landed", [self.finish(entry, candidate, recorded=True) for entry, candidate in chain]
 
     def standing(self, entry, main):
-        """Under the state lock, just before main moves: "" when `entry` may land, why not
-        when it must not (withdrawn, or its kind says it moved on), None when its branch
-        was re-pushed meanwhile (latest tip wins: it is merged again)."""
+        """Under the state lock, just before main moves: "" when `entry` may land, the
+        reason object when it must not (withdrawn, or its kind says it moved on), None
+        when its branch was re-pushed meanwhile (latest tip wins: it is merged again)."""
         current = queue.get(self.central, entry.id)
         if current is not None and not current.withdrawn and current.sha != entry.sha:
             return None
         if current is None or current.withdrawn:
-            return WITHDRAWN
-        return handler_for(entry.kind).moved_on(self.context(main), entry)
+            return reasons.withdrawn(WITHDRAWN)
+        return handler_for(entry.kind).moved_on(self.context(main), entry) or ""
 
     def swap(self, main, chain):
         """Under the state lock: journal each candidate of `chain` as landing, move main
@@ -423,12 +423,11 @@ class Runner:
             self.record(entry, candidate)
         return True
 
-    def withdrawn(self, entry, why, main=None):
-        """Record `entry` as withdrawn (it must not land: `why`, from `standing` on `main`);
-        the outcome."""
-        reason = (reasons.withdrawn(why) if main is None or why == WITHDRAWN
-                  else handler_for(entry.kind).moved_on_reason(self.context(main), entry, why))
-        outcome = MergeOutcome("withdrawn", detail=why, decision=entry.decision, reason=reason)
+    def withdrawn(self, entry, reason=None):
+        """Record `entry` as withdrawn (it must not land: `reason`, from `standing`; None:
+        it was withdrawn during the merge); the outcome."""
+        reason = reason or reasons.withdrawn(WITHDRAWN)
+        outcome = MergeOutcome("withdrawn", detail=reason["detail"], decision=entry.decision, reason=reason)
         self.record(entry, outcome)
         return outcome
 

@@ -59,7 +59,7 @@ class Steps:
     land: Callable          # (main, [(entry, outcome)]) -> ("landed", outcomes) | ("stale", i, why) | ("moved",)
     finish: Callable        # (entry, outcome) -> outcome: an outcome that ends the entry
     reject: Callable        # (entry, outcome, result, base): the outcome says why verification failed
-    withdraw: Callable      # (entry, why, main=None) -> outcome: it must not land (why, judged on main)
+    withdraw: Callable      # (entry, reason=None) -> outcome: it must not land (land's "stale" reason; None: withdrawn)
     crashed: Callable       # (entry, traceback text, exc) -> outcome: an internal error
     echo: Callable          # (line)
 
@@ -174,7 +174,7 @@ class Window:
                 del self.slots[i]
                 if slot.verification is not None:
                     slot.verification.stop()
-                self.done.append((slot.entry, self.steps.withdraw(slot.entry, "withdrawn during the merge")))
+                self.done.append((slot.entry, self.steps.withdraw(slot.entry)))
                 if slot.live:
                     self.invalidate(i)
                 return self.refresh()
@@ -204,7 +204,7 @@ class Window:
                 entry = self.pending.popleft()
                 now = self.current.get(entry.id)
                 if now is None or now.withdrawn:
-                    self.done.append((entry, self.steps.withdraw(entry, "withdrawn during the merge")))
+                    self.done.append((entry, self.steps.withdraw(entry)))
                     continue
                 entry = now
             else:
@@ -367,7 +367,7 @@ class Window:
                 self.invalidate(k)
             else:
                 del self.slots[k]
-                self.done.append((slot.entry, self.steps.withdraw(slot.entry, why, self.main)))
+                self.done.append((slot.entry, self.steps.withdraw(slot.entry, why)))
                 self.invalidate(k)
             return True
         self.main = group[-1].outcome.commit.encode()

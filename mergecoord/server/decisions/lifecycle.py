@@ -3,18 +3,12 @@ moved on is closed), and what follows when the runner is done with an entry.
 
 `settled` runs as a follow-up step when a decision's queue entry is done (applied,
 rejected, failed) and when a branch lands by other means (its pending decisions are
-superseded); `close_superseded` at every runner start; `superseded_reason` is what the
-decision kind checks again just before main moves. Each is idempotent.
+superseded); `close_superseded` at every runner start (the decision kind checks
+`answer.moved_on` again just before main moves). Each is idempotent.
 """
 
 from ...state import decisions
 from .answer import branch_tips, moved_on
-
-
-def superseded_reason(central, branch, sha, decision_id):
-    """Why the decision about `branch` at `sha` no longer stands (its branch was deleted
-    or pushed again), or ""."""
-    return moved_on(branch, sha, branch_tips(central.root, [branch]).get(branch), decision_id)
 
 
 def close_superseded(central, echo):

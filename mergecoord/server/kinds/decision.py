@@ -20,7 +20,7 @@ from ...state import decisions
 from ...untrusted import printable
 from .. import conflicts, mainline, reasons, resolution
 from ..decisions.answer import branch_tips
-from ..decisions.lifecycle import superseded_reason
+from ..decisions.answer import moved_on as moved_since
 from ..outcome import MergeOutcome
 from .branch import merge_commit
 from .handler import Handler
@@ -44,15 +44,14 @@ class DecisionHandler(Handler):
             return MergeOutcome("failed", detail=str(e), decision=entry.decision, reason=reasons.damaged(str(e)))
         if doc["status"] == "superseded":
             why = decisions.describe_status(doc)
-            return MergeOutcome("withdrawn", detail=why, decision=doc["id"],
-                                reason=self.moved_on_reason(context, entry, why))
+            tip = branch_tips(context.central.root, [entry.branch]).get(entry.branch)
+            return MergeOutcome("withdrawn", detail=why, decision=doc["id"], reason=left(why, entry.sha, tip))
         if doc["status"] != "decided":
             why = decisions.describe_status(doc)
             return MergeOutcome("failed", detail=why, decision=doc["id"], reason=reasons.decision_failed(doc["id"], why))
         moved = self.moved_on(context, entry)
         if moved:                 # the branch moved on since the question: its latest tip wins
-            return MergeOutcome("withdrawn", detail=moved, decision=doc["id"],
-                                reason=self.moved_on_reason(context, entry, moved))
+            return MergeOutcome("withdrawn", detail=moved["detail"], decision=doc["id"], reason=moved)
         answer = doc.get("answer") or {}
         by = answer.get("decided_by", "a human")
         if answer.get("choice") == "reject":
@@ -92,14 +91,15 @@ class DecisionHandler(Handler):
 
     def moved_on(self, context, entry):
         """The branch was deleted or pushed again since the question: the latest tip wins."""
-        return superseded_reason(context.central, entry.branch, entry.sha, entry.decision)
-
-    def moved_on_reason(self, context, entry, why):
-        """Superseded by the branch's new tip; withdrawn when the branch is gone."""
         tip = branch_tips(context.central.root, [entry.branch]).get(entry.branch)
-        if tip and tip != entry.sha:
-            return reasons.superseded(tip, why)
-        return reasons.withdrawn(why)
+        why = moved_since(entry.branch, entry.sha, tip, entry.decision)
+        return left(why, entry.sha, tip) if why else None
+
+
+def left(why, sha, tip):
+    """The reason of a decision entry about `sha` that must not land (`why`): superseded
+    by the branch's new tip `tip`, withdrawn when the branch is gone."""
+    return reasons.superseded(tip, why) if tip and tip != sha else reasons.withdrawn(why)
 
 
 def choose(store, doc, conflict, letter, marked=None):

@@ -15,8 +15,6 @@ Handlers never move a ref: they write objects and return plain data (`MergeOutco
 
 from dataclasses import dataclass, replace
 
-from .. import reasons
-
 
 @dataclass(frozen=True)
 class Context:
@@ -48,10 +46,7 @@ class Handler:
         raise NotImplementedError
 
     def moved_on(self, context, entry):
-        """Why `entry` must not land any more, asked again under the state lock just before
-        main moves; "" when it still stands."""
-        return ""
-
-    def moved_on_reason(self, context, entry, why):
-        """The `reasons` object of an entry that `moved_on` (saying `why`) stopped."""
-        return reasons.withdrawn(why)
+        """Why `entry` must not land any more, as its `reasons` object (whose `detail` says
+        it in words), asked again under the state lock just before main moves; None when
+        it still stands."""
+        return None
