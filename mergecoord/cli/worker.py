@@ -143,8 +143,8 @@ def read_inbox(ctx, worker, fetch):
         except UserError as e:
             remote, error = "the central repository", str(e)
         if error and error != NOTHING_PUBLISHED:
-            click.echo(f"warning: could not fetch from {remote}; showing the tasks as of the last "
-                       f"fetch ({error})", err=True)
+            click.echo(f"warning: could not fetch from {printable(remote)}; showing the tasks as of the "
+                       f"last fetch ({printable(error)})", err=True)
     name, mine = clone_inbox.tasks_for(clone, worker)
     if not name:
         raise UserError("who are you? set 'git config mergecoord.worker NAME' (or user.name), or pass --worker")
