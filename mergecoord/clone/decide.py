@@ -11,8 +11,9 @@ import subprocess
 from ..errors import UsageError, UserError
 from ..state import answers, decisions
 from ..untrusted import printable
+from .inbox import STATE_REF
+from .settings import FETCH_REFSPEC
 
-STATE = "refs/mergecoord/state"
 
 
 def git_error(stderr):
@@ -71,7 +72,7 @@ class RemoteDecisions:
 
     def __init__(self, workdir, remote="origin"):
         self.workdir, self.remote = workdir, remote
-        proc = git(workdir, "fetch", "-q", "--prune", remote, "+refs/mergecoord/*:refs/mergecoord/*", check=False)
+        proc = git(workdir, "fetch", "-q", "--prune", remote, FETCH_REFSPEC, check=False)
         if proc.returncode:
             raise UserError(f"could not fetch refs/mergecoord/* from {remote}: "
                             f"{remote_said(proc.stderr) or git_error(proc.stderr)}")
@@ -81,16 +82,16 @@ class RemoteDecisions:
         return {line[len(answers.ANSWERS):] for line in out.split()}
 
     def all(self):
-        if git(self.workdir, "rev-parse", "-q", "--verify", STATE, check=False).returncode:
+        if git(self.workdir, "rev-parse", "-q", "--verify", STATE_REF, check=False).returncode:
             return []
-        names = git(self.workdir, "ls-tree", "--name-only", f"{STATE}:decisions", check=False).stdout.split()
+        names = git(self.workdir, "ls-tree", "--name-only", f"{STATE_REF}:decisions", check=False).stdout.split()
         answered = self.answered()
         out = []
         for name in sorted(names):
             decision_id = name[:-len(".toml")] if name.endswith(".toml") else name
             if not decisions.valid_id(decision_id):
                 continue
-            text = git(self.workdir, "cat-file", "blob", f"{STATE}:decisions/{name}").stdout
+            text = git(self.workdir, "cat-file", "blob", f"{STATE_REF}:decisions/{name}").stdout
             try:
                 doc = decisions.parse(text, f"{decision_id}.toml")
             except decisions.DecisionError as e:

@@ -116,12 +116,13 @@ def pre_push(clone, args, lines):
     has_main = clone.git("rev-parse", "-q", "--verify", main_ref + "^{commit}").returncode == 0
     refused = False
     for sha, branch, remote_sha in updates:
+        ready = sha in commits and has_marker(commits[sha][2], clone.marker)
         if not clone.branch_matches(branch):
-            if sha in commits and has_marker(commits[sha][2], clone.marker):
+            if ready:
                 say(f"warning: {branch} does not match {' or '.join(clone.branches)}; "
                     f"its {clone.marker} will not queue it")
             continue
-        if sha in commits and has_marker(commits[sha][2], clone.marker):
+        if ready:
             found = conflict_markers(clone, base_of(clone, sha, remote_sha, main_ref if has_main else None), sha)
             if found:
                 refused = True
