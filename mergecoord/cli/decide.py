@@ -226,12 +226,9 @@ def main():
         silence_stdout()
         sys.exit(1)
     except Exception:
-        import tempfile
-        import traceback
+        from .root import log_unexpected
 
-        path = os.path.join(tempfile.gettempdir(), "mergecoord-error.log")
-        with open(path, "a") as f:
-            f.write(f"--- git merge-decide {' '.join(sys.argv[1:])}\n{traceback.format_exc()}\n")
-        click.echo(f"git merge-decide: internal error; the details are in {path}", err=True)
+        where = log_unexpected(None, "git merge-decide " + " ".join(sys.argv[1:]))
+        click.echo(f"git merge-decide: internal error; {where}", err=True)
         sys.exit(1)
     sys.exit(0)

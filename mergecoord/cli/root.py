@@ -10,13 +10,11 @@ unexpected is logged with its traceback and the user gets one line pointing ther
 import os
 import sys
 import tempfile
-import time
-import traceback
 
 import click
 
 from ..central import default_repo_path, locate
-from ..errors import UserError
+from ..errors import UserError, log_traceback
 
 
 class Group(click.Group):
@@ -34,20 +32,20 @@ class Group(click.Group):
         except KeyboardInterrupt:
             raise click.exceptions.Exit(130)
         except Exception:
-            path = log_unexpected(ctx)
-            raise click.ClickException(f"internal error; the details are in {path}") from None
+            raise click.ClickException(f"internal error; {log_unexpected(ctx)}") from None
 
 
-def log_unexpected(ctx):
-    repo = (ctx.obj or {}).get("central")
+def log_unexpected(ctx, heading=None):
+    """Log the exception being handled (in the repository's logs/cli.log, else the temp
+    directory's mergecoord-error.log); the words that tell the user where to look."""
+    repo = (ctx.obj or {}).get("central") if ctx is not None else None
     if repo is not None and repo.state_dir.is_dir():
-        path = repo.path("logs", "cli.log")
-        path.parent.mkdir(exist_ok=True)
+        path = str(repo.path("logs", "cli.log"))
     else:
         path = os.path.join(tempfile.gettempdir(), "mergecoord-error.log")
-    with open(path, "a") as f:
-        f.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} {' '.join(sys.argv)}\n{traceback.format_exc()}\n")
-    return path
+    if log_traceback(path, heading or " ".join(sys.argv)):
+        return f"the details are in {path}"
+    return f"the details could not be written to {path}"
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
