@@ -59,7 +59,7 @@ def main() -> int:
             whitespace_equal(conflict, hunk) or union_of_insertions(conflict, hunk)
         line_times.append(time.perf_counter() - started)
         started = time.perf_counter()
-        merge_by_tree(conflict, f["ours"], f["theirs"])
+        merge_by_tree(conflict)
         tree_times.append(time.perf_counter() - started)
     ms = lambda s: f"{s * 1000:7.1f} ms"
     print(f"{len(tree_times)} conflicted files with a grammar or a changelog")

@@ -92,16 +92,16 @@ def resolve_file(conflict: FileConflict) -> FileResolution | str:
         if validate_text(conflict.path, text) is None:
             return FileResolution(text, confidence, ", ".join(hows) or "no conflict")
     why = ""
-    # Settle what the hunk strategies could on both sides alike, then merge the rest by
-    # structure: the settled regions are then equal on both sides.
-    ours = conflict.render({h.index: choices.get(h.index, "ours") for h in conflict.hunks})
-    theirs = conflict.render({h.index: choices.get(h.index, "theirs") for h in conflict.hunks})
     if conflict.language == "python":
+        # Settle what the hunk strategies could on both sides alike, then merge the rest
+        # by definition: the settled regions are then equal on both sides.
+        ours = conflict.render({h.index: choices.get(h.index, "ours") for h in conflict.hunks})
+        theirs = conflict.render({h.index: choices.get(h.index, "theirs") for h in conflict.hunks})
         merged, why = merge_python_definitions(conflict.base, ours, theirs)
         if merged is not None and validate_text(conflict.path, merged) is None:
             how = ", ".join(hows + ["the rest merged definition by definition"])
             return FileResolution(merged, min(confidence, STRUCTURE_CONFIDENCE), how)
-    merged, level, tree_why = merge_by_tree(conflict, conflict.ours, conflict.theirs)
+    merged, level, tree_why = merge_by_tree(conflict)
     if merged is not None and validate_text(conflict.path, merged) is None:
         return FileResolution(merged, min(confidence, level), ", ".join(hows + [tree_why]))
     why = why or tree_why

@@ -29,16 +29,16 @@ RULES = {
 _SENTINEL = "\0mergecoord-hunk\0\n"
 
 
-def merge_by_tree(conflict: FileConflict, ours: str, theirs: str) -> tuple[Optional[str], float, str]:
-    """(text, confidence, how) or (None, 0, why not). `ours` and `theirs` are the two sides with
-    the hunks the line strategies settled already filled in alike."""
+def merge_by_tree(conflict: FileConflict) -> tuple[Optional[str], float, str]:
+    """(text, confidence, how) or (None, 0, why not): the conflicted file merged by its
+    structure (a changelog's sections, else its syntax tree)."""
     grammar = grammar_name(conflict.path)
     try:
         if is_changelog(conflict.path):
-            merged = merge_changelog(conflict.base, ours, theirs)
+            merged = merge_changelog(conflict.base, conflict.ours, conflict.theirs)
             label = "changelog sections"
         elif grammar is not None:
-            merged = _merge_conflicts(conflict, ours, theirs)
+            merged = _merge_conflicts(conflict)
             label = f"syntax tree ({grammar})"
         else:
             return None, 0.0, ""
@@ -53,7 +53,7 @@ def merge_by_tree(conflict: FileConflict, ours: str, theirs: str) -> tuple[Optio
     return merged.text, confidence, how
 
 
-def _merge_conflicts(conflict: FileConflict, ours: str, theirs: str):
+def _merge_conflicts(conflict: FileConflict):
     """The structural merge of git's conflicts alone, else of the whole file.
 
     First the three versions git's merge gives when every hunk takes the base's, ours' or
@@ -66,15 +66,16 @@ def _merge_conflicts(conflict: FileConflict, ours: str, theirs: str):
         sides = [conflict.render({h.index: side for h in conflict.hunks}) for side in ("base", "ours", "theirs")]
     except ValueError:          # hunks that are not git's merge of the texts: the whole file only
         sides = None
-    if sides is not None and ours == conflict.ours and theirs == conflict.theirs:
+    real = (conflict.base, conflict.ours, conflict.theirs)
+    if sides is not None:
         try:
-            return merge_structure(conflict.path, *sides, originals=(conflict.base, ours, theirs))
+            return merge_structure(conflict.path, *sides, originals=real)
         except Refusal as refusal:
             try:
-                return merge_structure(conflict.path, conflict.base, ours, theirs)
+                return merge_structure(conflict.path, *real)
             except Refusal:
                 raise refusal from None      # why git's conflicts themselves are not mechanical
-    return merge_structure(conflict.path, conflict.base, ours, theirs)
+    return merge_structure(conflict.path, *real)
 
 
 def clean_segments(conflict: FileConflict) -> list[list[str]]:

@@ -47,6 +47,7 @@ from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
 from .grammars import grammar_name, parser_for
+from .insertions import _is_subsequence
 
 _LOCK = threading.Lock()      # a tree-sitter parser is not to be shared by two threads at once
 
@@ -65,8 +66,9 @@ _SCOPE_TYPES = {"module", "program", "source_file", "translation_unit", "compila
 _CLASS_LIKE = ("class", "module", "impl", "trait", "interface", "struct", "namespace", "object", "record")
 _IMPORTS = ("import", "use_declaration", "preproc_include", "using_directive", "extern_crate",
             "package_clause")
-_TEST_CALLS = {"test_expect_success", "test_expect_failure", "test_lazy_prereq", "it", "describe", "test",
-               "context", "specify", "scenario", "feature", "before", "after"}
+_TEST_CALLS = frozenset(name.encode() for name in (
+    "test_expect_success", "test_expect_failure", "test_lazy_prereq", "it", "describe", "test",
+    "context", "specify", "scenario", "feature", "before", "after"))
 
 
 # Languages where blank lines and spaces between tokens never change meaning (not Python or
@@ -458,11 +460,6 @@ def _keep_sorted(ours: list[Item], added: list[Item], neighbours, list_like: boo
     return [_with(item, lead=slot.lead) for slot, item in zip(union, ordered)]
 
 
-def _is_subsequence(small: list, big: list) -> bool:
-    rest = iter(big)
-    return all(any(x == y for y in rest) for x in small)
-
-
 def _is_sorted(values) -> bool:
     return list(values) == sorted(values)
 
@@ -558,7 +555,7 @@ def _test_name(node, text) -> Optional[bytes]:
         if function is None:
             return None
         callee = _squash(text[function.start_byte:function.end_byte])
-        if callee not in {c.encode() for c in _TEST_CALLS}:
+        if callee not in _TEST_CALLS:
             return None
         args = call.child_by_field_name("arguments")
         first = None
