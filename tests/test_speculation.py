@@ -58,28 +58,35 @@ def merged_branches(central):
 
 
 def assert_landed_trees_passed(central, log, since):
+    """Every tree main passed through since `since` is one the verify command passed:
+    nothing landed untested."""
     passed = {tree for what, tree in runs(log) if what == "pass"}
     assert central.rev("main^{tree}") in passed
-    return passed
+    assert set(first_parent_trees(central, since)) <= passed
+
+
+def speculate(tmp_path, central, make_worker, branches, sleep, **verify):
+    """The checker (sleeping `sleep` s) as the verify command with the `verify` settings,
+    `branches` pushed by a worker and drained by one runner: (the checker's log, main
+    before, the branches' tips, the runner's output)."""
+    script, log = checker(tmp_path, sleep=sleep)
+    configure(central, script, **verify)
+    worker = make_worker("Apollo")
+    start = central.rev("main")
+    tips = push_branches(worker, branches)
+    return log, start, tips, central.run_once().stdout
 
 
 def test_parallel_verifies_at_once_and_lands_in_queue_order(tmp_path, central, make_worker):
-    script, log = checker(tmp_path, sleep=1.5)
-    configure(central, script, parallel=4)
-    worker = make_worker("Apollo")
-    start = central.rev("main")
     branches = [f"sprint/p{i}" for i in range(6)]
-    tips = push_branches(worker, branches)
-    out = central.run_once().stdout
+    log, start, tips, out = speculate(tmp_path, central, make_worker, branches, 1.5, parallel=4)
 
     assert merged_branches(central) == branches                 # queue order
     for i, branch in enumerate(branches):                       # each tip is its merge's second parent
         assert central.rev(f"main~{5 - i}^2") == tips[branch]
     assert {f"work/{b.replace('/', '_')}.txt" for b in branches} <= set(
         central.git("ls-tree", "-r", "--name-only", "main").stdout.split())
-    # every commit main passed through is a tree that passed: nothing landed untested
-    passed = assert_landed_trees_passed(central, log, start)
-    assert set(first_parent_trees(central, start)) <= passed
+    assert_landed_trees_passed(central, log, start)
     # four runs started before the first one ended: they ran at once
     events = [what for what, _ in runs(log)]
     assert events[:4] == ["start"] * 4, events
@@ -101,13 +108,8 @@ def test_parallel_verifies_at_once_and_lands_in_queue_order(tmp_path, central, m
 
 
 def test_a_failure_mid_chain_is_ejected_and_the_rest_land_without_it(tmp_path, central, make_worker):
-    script, log = checker(tmp_path, sleep=1.0)
-    configure(central, script, parallel=4)
-    worker = make_worker("Apollo")
-    start = central.rev("main")
     branches = ["sprint/a", "sprint/bad", "sprint/c", "sprint/d", "sprint/e"]
-    push_branches(worker, branches)
-    central.run_once()
+    log, start, _, _ = speculate(tmp_path, central, make_worker, branches, 1.0, parallel=4)
 
     assert merged_branches(central) == ["sprint/a", "sprint/c", "sprint/d", "sprint/e"]
     files = central.git("ls-tree", "-r", "--name-only", "main").stdout
@@ -119,8 +121,7 @@ def test_a_failure_mid_chain_is_ejected_and_the_rest_land_without_it(tmp_path, c
     assert bad["reason"]["code"] == "verify-failed" and bad["reason"]["exit"] == 1
     assert bad["reason"]["base"] == merges["sprint/a"]["commit"] and bad["commit"] is None
     assert central.json("queue")["entries"] == []
-    passed = assert_landed_trees_passed(central, log, start)
-    assert set(first_parent_trees(central, start)) <= passed
+    assert_landed_trees_passed(central, log, start)
     # c and d were verified on top of the bad one first, then again without it
     failed = [tree for what, tree in runs(log) if what == "fail"]
     assert len(failed) >= 2
@@ -175,8 +176,7 @@ def test_a_branch_pushed_again_while_speculated_on_lands_at_its_new_tip(tmp_path
     assert two["sha"] == new and _second_parent(central, _commit_of(central, two["id"])) == new
     assert old["sprint/two"] != new
     assert central.show("main:work/two-again.txt") == "again\n"
-    passed = assert_landed_trees_passed(central, log, start)
-    assert set(first_parent_trees(central, start)) <= passed
+    assert_landed_trees_passed(central, log, start)
     assert "pushed again" in out
 
 
@@ -215,8 +215,7 @@ def test_main_moved_by_someone_else_or_a_withdrawal_remerges_the_window(tmp_path
     assert merges["sprint/w3"]["status"] == "withdrawn"
     direct = central.rev("main~3")
     assert central.show(f"{direct}:direct.txt") == "direct\n"          # all three landed on top of it
-    passed = assert_landed_trees_passed(central, log, start)
-    assert set(first_parent_trees(central, direct)) <= passed
+    assert_landed_trees_passed(central, log, direct)
     assert "main moved" in out
 
 
@@ -249,12 +248,8 @@ def test_batch_lands_a_passing_batch_at_once_and_bisects_a_culprit(tmp_path, cen
 
 
 def test_parallel_batches_verify_at_once_and_pin_a_culprit(tmp_path, central, make_worker):
-    script, log = checker(tmp_path, sleep=1.0)
-    configure(central, script, parallel=2, batch=2)
-    worker = make_worker("Apollo")
     branches = ["sprint/q1", "sprint/q2", "sprint/q3", "sprint/bad-q4", "sprint/q5", "sprint/q6"]
-    push_branches(worker, branches)
-    central.run_once()
+    log, _, _, _ = speculate(tmp_path, central, make_worker, branches, 1.0, parallel=2, batch=2)
     assert merged_branches(central) == [b for b in branches if "bad" not in b]
     assert {m["branch"]: m["status"] for m in central.json("log")["merges"]}["sprint/bad-q4"] == "failed"
     assert [what for what, _ in runs(log)][:2] == ["start", "start"]     # two batches at once
