@@ -80,12 +80,6 @@ def judge(repository: str, merge: dict, known: dict) -> list[FileVerdict]:
     return verdicts
 
 
-@dataclass
-class Totals:
-    files: Counter
-    merges: Counter
-
-
 def replay(paths=None):
     """Every verdict, and the merges: conflicted, judged (no file left out because the human
     also edited what git had merged) and landed whole (every conflicted path a text file that

@@ -208,7 +208,6 @@ def test_the_dashboard_shows_the_round_while_the_panel_sits(central, make_worker
 
 
 def test_without_a_configured_agent_a_worker_does_not_sit(central, make_worker, agents):
-    agents.script({"Numa": [{"answer": answer(SPLIT, 0.95, "split", path=PATH)}]})
     configure(central, ADVOCATES, consensus="advocates = true\n", workers='''
         [workers.Athena]
         panelist = "codex"

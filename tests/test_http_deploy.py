@@ -19,7 +19,6 @@ from conftest import git
 from webserver import ROOT, WebServer, as_user, problem, snippet
 
 USERS = {"alice": "alice-secret", "bob": "bob-secret"}
-PYTHON = str(ROOT / ".venv" / "bin" / "python")
 DECIDE = str(ROOT / ".venv" / "bin" / "git-merge-decide")
 MC = str(ROOT / ".venv" / "bin" / "mergecoord")
 

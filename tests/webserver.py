@@ -51,7 +51,6 @@ def problem(kind):
     except (subprocess.CalledProcessError, OSError) as e:
         return f"cannot make the user {SERVICE_USER} to run the server: {e}"
     return users.cannot_run_mergecoord(user)
-    return None
 
 
 def free_port():
