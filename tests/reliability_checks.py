@@ -10,6 +10,12 @@ import sys
 import time
 from pathlib import Path
 
+# For the tests' verify scripts: $tree, git's id of the tree checked out in the working
+# directory, so a test can tell which trees were verified and compare them with main's.
+TREE_ID_SH = """g=$(mktemp -d); git init -q --bare "$g"
+GIT_DIR="$g" GIT_WORK_TREE="$PWD" git add -A; tree=$(GIT_DIR="$g" git write-tree); rm -rf "$g"
+"""
+
 
 CMD = [sys.executable, "-m", "mergecoord"]
 

@@ -10,16 +10,9 @@ import json
 import subprocess
 import sys
 
-from reliability_checks import push_branches, wait_until
+from reliability_checks import TREE_ID_SH, push_branches, wait_until
 
-CHECKER = """#!/bin/sh
-# the tree id of this checkout, as git would write it
-g=$(mktemp -d)
-git init -q --bare "$g"
-GIT_DIR="$g" GIT_WORK_TREE="$PWD" git add -A
-tree=$(GIT_DIR="$g" git write-tree)
-rm -rf "$g"
-echo "start $tree" >> '{log}'
+CHECKER = "#!/bin/sh\n" + TREE_ID_SH + """echo "start $tree" >> '{log}'
 echo "$MERGECOORD_MERGE_ID $tree $MERGECOORD_TREE $MERGECOORD_BASE $MERGECOORD_COMMIT" >> '{log}.identity'
 sleep {sleep}
 if ls work | grep -q bad; then echo "fail $tree" >> '{log}'; exit 1; fi
@@ -257,11 +250,8 @@ def test_parallel_batches_verify_at_once_and_pin_a_culprit(tmp_path, central, ma
     assert "bad" not in central.git("ls-tree", "-r", "--name-only", "main").stdout
 
 
-FLAKY = """#!/bin/sh
 # fails the first run on every tree, passes the next; {always} always fails
-g=$(mktemp -d); git init -q --bare "$g"
-GIT_DIR="$g" GIT_WORK_TREE="$PWD" git add -A; tree=$(GIT_DIR="$g" git write-tree); rm -rf "$g"
-echo "$tree" >> '{runs}'
+FLAKY = "#!/bin/sh\n" + TREE_ID_SH + """echo "$tree" >> '{runs}'
 if ls work | grep -q {always}; then echo "always broken"; exit 1; fi
 if test -e '{seen}/'"$tree"; then exit 0; fi
 touch '{seen}/'"$tree"; echo "flaky failure on $tree"; exit 3

@@ -16,7 +16,7 @@ import random
 import threading
 import time
 
-from reliability_checks import RunnerKiller, assert_invariants, push_branches
+from reliability_checks import TREE_ID_SH, RunnerKiller, assert_invariants, push_branches
 
 MERGES = int(os.environ.get("MERGECOORD_TORTURE_MERGES", "200"))
 SEED = int(os.environ.get("MERGECOORD_TORTURE_SEED", "20240607"))
@@ -142,10 +142,7 @@ def test_runners_killed_during_panel_resolutions_merge_each_branch_once(central,
 
 SPECULATIVE_MERGES = int(os.environ.get("MERGECOORD_TORTURE_SPECULATIVE", "60"))
 
-VERIFY = """#!/bin/sh
-g=$(mktemp -d); git init -q --bare "$g"
-GIT_DIR="$g" GIT_WORK_TREE="$PWD" git add -A; tree=$(GIT_DIR="$g" git write-tree); rm -rf "$g"
-sleep 0.1
+VERIFY = "#!/bin/sh\n" + TREE_ID_SH + """sleep 0.1
 if ls work 2>/dev/null | grep -q bad; then exit 1; fi
 echo "$tree" >> '{passed}'
 """
