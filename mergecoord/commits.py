@@ -62,24 +62,30 @@ def read_commits(git_dir, shas):
         if body is not None:
             commits[sha] = parse_commit(body)
     shas = [sha for sha in shas if sha not in commits]
+    for sha, kind, body in cat_batch(["--git-dir", str(git_dir)], shas, check=True):
+        if kind == b"commit":
+            commits[sha] = parse_commit(body)
+    return commits
+
+
+def cat_batch(where, shas, env=None, check=False):
+    """(sha, type, body) for each of `shas` that git has, through one `git cat-file
+    --batch`; `where` the git options naming the repository (["--git-dir", d], ["-C", w])."""
     if not shas:
-        return commits
+        return
     import subprocess
 
-    proc = subprocess.run(
-        ["git", "--git-dir", str(git_dir), "cat-file", "--batch"],
-        input="".join(s + "\n" for s in shas).encode(), capture_output=True, check=True,
-    )
+    proc = subprocess.run(["git", *where, "cat-file", "--batch"], input="".join(s + "\n" for s in shas).encode(),
+                          capture_output=True, check=check, env=env)
     out, pos = proc.stdout, 0
     for sha in shas:
-        nl = out.index(b"\n", pos)
+        nl = out.find(b"\n", pos)
+        if nl == -1:
+            return
         header = out[pos:nl].split()
         pos = nl + 1
         if len(header) < 3:           # "<sha> missing"
             continue
         size = int(header[2])
-        body = out[pos:pos + size]
+        yield sha, header[1], out[pos:pos + size]
         pos += size + 1
-        if header[1] == b"commit":
-            commits[sha] = parse_commit(body)
-    return commits

@@ -10,6 +10,7 @@ the central repository only through fetched refs.
 
 import subprocess
 
+from ..commits import cat_batch
 from ..errors import UserError
 from ..untrusted import printable
 from .settings import git_env
@@ -108,24 +109,7 @@ def tasks_for(clone, worker=None):
 
 def read_blobs(top, shas):
     """The text of the given blobs, through one `git cat-file --batch`."""
-    if not shas:
-        return []
-    proc = subprocess.run(["git", "-C", str(top), "cat-file", "--batch"],
-                          input="".join(s + "\n" for s in shas).encode(), capture_output=True,
-                          env=git_env())
-    out, pos, texts = proc.stdout, 0, []
-    for _ in shas:
-        nl = out.find(b"\n", pos)
-        if nl == -1:
-            break
-        header = out[pos:nl].split()
-        pos = nl + 1
-        if len(header) < 3:
-            continue
-        size = int(header[2])
-        texts.append(out[pos:pos + size].decode("utf-8", "replace"))
-        pos += size + 1
-    return texts
+    return [body.decode("utf-8", "replace") for _, _, body in cat_batch(["-C", str(top)], shas, env=git_env())]
 
 
 def parse_task(text):
