@@ -8,8 +8,6 @@ record is imported where tasks are read: dataclasses alone costs a pull ~10 ms).
 the central repository only through fetched refs.
 """
 
-import subprocess
-
 from ..commits import cat_batch
 from ..errors import UserError
 from ..untrusted import printable
