@@ -7,10 +7,20 @@ on sys.path); importing it, like importing any of them, does nothing.
 """
 
 import os
+import subprocess
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# Who the benchmarks commit as, and no system-wide git config: runs compare like with like.
+ENV = dict(os.environ, GIT_AUTHOR_NAME="Bench", GIT_AUTHOR_EMAIL="bench@example.com",
+           GIT_COMMITTER_NAME="Bench", GIT_COMMITTER_EMAIL="bench@example.com", GIT_CONFIG_NOSYSTEM="1")
+
+
+def git(*args, cwd=None, input=None, text=True):
+    """Run git as the benchmarks do; its output (str, or bytes with `text=False`)."""
+    return subprocess.run(["git", *args], cwd=cwd, env=ENV, check=True, capture_output=True, input=input,
+                          text=text).stdout
 
 
 def use_this_checkout(needs="dulwich", tests=False):

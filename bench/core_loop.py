@@ -12,7 +12,6 @@ Run with the project's interpreter:  .venv/bin/python bench/core_loop.py
 """
 
 import argparse
-import os
 import shutil
 import statistics
 import subprocess
@@ -21,15 +20,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from checkout import use_this_checkout
-
-ENV = dict(os.environ, GIT_AUTHOR_NAME="Bench", GIT_AUTHOR_EMAIL="bench@example.com",
-           GIT_COMMITTER_NAME="Bench", GIT_COMMITTER_EMAIL="bench@example.com", GIT_CONFIG_NOSYSTEM="1")
+import checkout
+from checkout import ENV, use_this_checkout
 
 
 def git(*args, cwd=None, input=None):
-    return subprocess.run(["git", *args], cwd=cwd, env=ENV, check=True, capture_output=True,
-                          input=input).stdout
+    return checkout.git(*args, cwd=cwd, input=input, text=False)
 
 
 def mergecoord(*args):

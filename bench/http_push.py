@@ -23,14 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from checkout import ROOT, use_this_checkout
-
-ENV = dict(os.environ, GIT_AUTHOR_NAME="Bench", GIT_AUTHOR_EMAIL="bench@example.com",
-           GIT_COMMITTER_NAME="Bench", GIT_COMMITTER_EMAIL="bench@example.com", GIT_CONFIG_NOSYSTEM="1")
-
-
-def git(*args, cwd=None):
-    return subprocess.run(["git", *args], cwd=cwd, env=ENV, check=True, capture_output=True, text=True).stdout
+from checkout import ENV, ROOT, git, use_this_checkout
 
 
 def main():

@@ -21,14 +21,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from checkout import ENV, git
+
 ROOT = Path(__file__).resolve().parent.parent
-ENV = dict(os.environ, GIT_AUTHOR_NAME="Bench", GIT_AUTHOR_EMAIL="bench@example.com",
-           GIT_COMMITTER_NAME="Bench", GIT_COMMITTER_EMAIL="bench@example.com", GIT_CONFIG_NOSYSTEM="1")
 MC = [sys.executable, "-m", "mergecoord"]
-
-
-def git(*args, cwd=None):
-    return subprocess.run(["git", *args], cwd=cwd, env=ENV, check=True, capture_output=True, text=True).stdout
 
 
 def main_ref(repo):

@@ -11,7 +11,6 @@ code runs with this project's interpreter.
 """
 
 import argparse
-import os
 import shutil
 import statistics
 import subprocess
@@ -20,13 +19,14 @@ import tempfile
 import time
 from pathlib import Path
 
+import checkout
+from checkout import ENV
+
 HERE = Path(__file__).resolve().parent.parent
-ENV = dict(os.environ, GIT_AUTHOR_NAME="Bench", GIT_AUTHOR_EMAIL="bench@example.com",
-           GIT_COMMITTER_NAME="Bench", GIT_COMMITTER_EMAIL="bench@example.com", GIT_CONFIG_NOSYSTEM="1")
 
 
 def git(*args, cwd=None):
-    return subprocess.run(["git", *args], cwd=cwd, env=ENV, check=True, capture_output=True).stdout
+    return checkout.git(*args, cwd=cwd, text=False)
 
 
 def set_up(repo, checkout, protect_main):

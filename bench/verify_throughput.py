@@ -12,20 +12,15 @@ Run:  .venv/bin/python bench/verify_throughput.py [--branches 20] [--bad 6,14] [
 """
 
 import argparse
-import os
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-ENV = dict(os.environ, GIT_AUTHOR_NAME="Bench", GIT_AUTHOR_EMAIL="bench@example.com",
-           GIT_COMMITTER_NAME="Bench", GIT_COMMITTER_EMAIL="bench@example.com", GIT_CONFIG_NOSYSTEM="1")
+from checkout import ENV, git
+
 MODES = (("sequential", ""), ("parallel = 4", "parallel = 4\n"), ("batch = 4", "batch = 4\n"))
-
-
-def git(*args, cwd=None):
-    return subprocess.run(["git", *args], cwd=cwd, env=ENV, check=True, capture_output=True, text=True).stdout
 
 
 def setup(tmp, name, settings, branches, bad, sleep):
