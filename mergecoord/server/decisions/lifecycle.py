@@ -20,12 +20,7 @@ def close_superseded(central, echo):
     tips = branch_tips(central.root, {d["branch"] for d in open_})
     for doc in open_:
         why = moved_on(doc["branch"], doc["sha"], tips.get(doc["branch"]), doc["id"])
-        if why:
-            try:
-                decisions.update(central, doc["id"], expect=("pending", "decided"), status="superseded",
-                                 superseded_by=why)
-            except decisions.DecisionError:
-                continue
+        if why and _close(central, doc["id"], why):
             echo(f"[Merge Coordinator] Closed {doc['id']}: {why}")
 
 
@@ -66,8 +61,11 @@ def settled(central, entry, outcome):
 
 
 def _close(central, decision_id, why):
+    """Mark the open decision superseded (`why`); False when it was answered, applied or
+    closed meanwhile."""
     try:
         decisions.update(central, decision_id, expect=("pending", "decided"), status="superseded",
                          superseded_by=why)
     except decisions.DecisionError:
-        pass          # answered, applied or closed meanwhile
+        return False
+    return True
